@@ -41,10 +41,16 @@ class Settings(BaseSettings):
 
     # Platform apps (the sandbox accepts the development defaults).
     instagram_client_id: str = Field("sandbox-instagram-app", alias="INSTAGRAM_CLIENT_ID")
-    instagram_client_secret: SecretStr = Field(SecretStr(DEV_CLIENT_SECRET), alias="INSTAGRAM_CLIENT_SECRET")
+    instagram_client_secret: SecretStr = Field(
+        SecretStr(DEV_CLIENT_SECRET), alias="INSTAGRAM_CLIENT_SECRET"
+    )
     tiktok_client_key: str = Field("sandbox-tiktok-app", alias="TIKTOK_CLIENT_KEY")
-    tiktok_client_secret: SecretStr = Field(SecretStr(DEV_CLIENT_SECRET), alias="TIKTOK_CLIENT_SECRET")
-    oauth_redirect_uri: str = Field("http://127.0.0.1:8000/v1/oauth/callback", alias="OAUTH_REDIRECT_URI")
+    tiktok_client_secret: SecretStr = Field(
+        SecretStr(DEV_CLIENT_SECRET), alias="TIKTOK_CLIENT_SECRET"
+    )
+    oauth_redirect_uri: str = Field(
+        "http://127.0.0.1:8000/v1/oauth/callback", alias="OAUTH_REDIRECT_URI"
+    )
 
     # Platform endpoints: real hosts by default; `analisa demo` points them at the sandbox.
     instagram_authorize_url: str = Field(

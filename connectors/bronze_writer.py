@@ -67,7 +67,9 @@ def _row(record: RawRecord) -> tuple:
         record.fetched_at,
         record.status,
         # Postgres jsonb refuses \u0000; such a body is kept verbatim in body_text instead.
-        json.dumps(parsed, ensure_ascii=False) if valid and "\\u0000" not in record.body_text else None,
+        json.dumps(parsed, ensure_ascii=False)
+        if valid and "\\u0000" not in record.body_text
+        else None,
         None if valid and "\\u0000" not in record.body_text else record.body_text,
         record.parse_error,
         record.request,

@@ -1,0 +1,68 @@
+"""Collection tasks: what a collector worker is asked to do, and what it answers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class CollectionTask:
+    """Collect one account once: profile, listing pages, insights, audience, deletion probes."""
+
+    platform: str
+    account_id: str
+    run_id: str
+    attempt: int = 0
+    priority: int = 5
+    task_id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.task_id:
+            object.__setattr__(
+                self, "task_id", f"{self.run_id}:{self.platform}:{self.account_id}:a{self.attempt}"
+            )
+
+    @property
+    def round_id(self) -> str:
+        """Pages listed by one attempt form one round: a retry lists again from the start."""
+        return self.task_id
+
+    def next_attempt(self) -> CollectionTask:
+        return replace(self, attempt=self.attempt + 1, task_id="")
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> CollectionTask:
+        data = json.loads(raw)
+        return cls(**data)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the handler decided: done (ack), retry after a delay, or park for a human."""
+
+    kind: Literal["done", "retry", "park"]
+    delay_seconds: float = 0.0
+    reason: str = ""
+    records: int = 0
+
+    @classmethod
+    def done(cls, records: int = 0, reason: str = "") -> Outcome:
+        return cls("done", records=records, reason=reason)
+
+    @classmethod
+    def retry(cls, delay_seconds: float, reason: str, records: int = 0) -> Outcome:
+        return cls("retry", delay_seconds=delay_seconds, reason=reason, records=records)
+
+    @classmethod
+    def park(cls, reason: str, records: int = 0) -> Outcome:
+        return cls("park", reason=reason, records=records)

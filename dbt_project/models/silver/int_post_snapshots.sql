@@ -1,0 +1,143 @@
+-- One row per (platform, post, capture): what a listing said about a post, with the Instagram
+-- insights in force for that capture. Instagram insights: the latest insights capture at or before
+-- the listing capture; else the nearest later one of the same round (a round lists first and asks
+-- insights right after). TikTok listings carry their own shares and views. Likes null = hidden.
+
+with
+
+instagram_listings as (
+
+    select * from {{ ref('stg_instagram__media') }}
+
+),
+
+instagram_insights as (
+
+    select * from {{ ref('stg_instagram__media_insights') }}
+
+),
+
+insight_candidates as (
+
+    select
+        listings.post_id,
+        listings.captured_at,
+        insights.reach,
+        insights.saved,
+        insights.shares,
+        insights.views,
+        insights.captured_at as insights_captured_at,
+        row_number() over (
+            partition by listings.post_id, listings.captured_at
+            order by
+                case when insights.captured_at <= listings.captured_at then 0 else 1 end,
+                case when insights.captured_at <= listings.captured_at then insights.captured_at end desc,
+                insights.captured_at,
+                insights.record_id desc
+        ) as candidate_rank
+    from instagram_listings as listings
+    inner join instagram_insights as insights
+        on insights.post_id = listings.post_id
+        and (
+            insights.captured_at <= listings.captured_at
+            or insights.round_id = listings.round_id
+        )
+
+),
+
+instagram as (
+
+    select
+        'instagram' as platform,
+        listings.account_id,
+        listings.post_id,
+        listings.posted_at,
+        listings.media_type,
+        listings.caption,
+        listings.hashtags,
+        listings.like_count as likes,
+        listings.comments_count as comments,
+        insights.shares,
+        insights.views,
+        insights.reach,
+        insights.saved,
+        insights.insights_captured_at,
+        listings.listing_source,
+        listings.round_id,
+        listings.record_id,
+        listings.captured_at
+    from instagram_listings as listings
+    left join insight_candidates as insights
+        on insights.post_id = listings.post_id
+        and insights.captured_at = listings.captured_at
+        and insights.candidate_rank = 1
+
+),
+
+tiktok as (
+
+    select
+        'tiktok' as platform,
+        account_id,
+        post_id,
+        posted_at,
+        media_type,
+        caption,
+        hashtags,
+        like_count as likes,
+        comment_count as comments,
+        share_count as shares,
+        view_count as views,
+        cast(null as {{ dbt.type_bigint() }}) as reach,
+        cast(null as {{ dbt.type_bigint() }}) as saved,
+        cast(null as {{ type_timestamptz() }}) as insights_captured_at,
+        'video_list' as listing_source,
+        round_id,
+        record_id,
+        captured_at
+    from {{ ref('stg_tiktok__videos') }}
+
+),
+
+unioned as (
+
+    select * from instagram
+    union all
+    select * from tiktok
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        row_number() over (
+            partition by platform, post_id, captured_at
+            order by record_id desc
+        ) as duplicate_rank
+    from unioned
+
+)
+
+select
+    platform,
+    account_id,
+    post_id,
+    posted_at,
+    media_type,
+    caption,
+    hashtags,
+    likes,
+    (likes is null) as likes_hidden,
+    comments,
+    shares,
+    views,
+    reach,
+    saved,
+    insights_captured_at,
+    listing_source,
+    round_id,
+    record_id,
+    captured_at
+from deduplicated
+where duplicate_rank = 1

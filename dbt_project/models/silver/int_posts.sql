@@ -1,0 +1,133 @@
+-- One row per (platform, post): its latest snapshot, when it was first and last seen, and whether
+-- it was deleted.
+--
+-- Deletion needs two independent signals, because throttling can masquerade as "not found":
+--   (a) a complete listing round of the post's account started after the post was last seen in any
+--       listing (so that complete listing no longer holds it), and
+--   (b) an answer saying the post does not exist, fetched at or after the end of such a round, and
+--       not contradicted by a later answer saying it exists.
+-- deleted_at = the earliest such not-found answer. A post listed again later is not deleted (its
+-- last sighting moves past the round).
+
+with
+
+snapshots as (
+
+    select * from {{ ref('int_post_snapshots') }}
+
+),
+
+complete_rounds as (
+
+    select * from {{ ref('int_listing_rounds') }}
+    where is_complete
+
+),
+
+checks as (
+
+    select * from {{ ref('int_post_existence_checks') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (partition by platform, post_id order by captured_at desc, record_id desc) as recency_rank
+    from snapshots
+
+),
+
+latest as (
+
+    select * from ranked
+    where recency_rank = 1
+
+),
+
+sightings as (
+
+    select
+        platform,
+        post_id,
+        min(captured_at) as first_seen_at,
+        max(captured_at) as last_seen_at,
+        count(*) as captures
+    from snapshots
+    group by platform, post_id
+
+),
+
+-- (a): the earliest-ending complete round of the account that started after the last sighting
+missing_from_complete_listing as (
+
+    select
+        latest.platform,
+        latest.post_id,
+        min(complete_rounds.ended_at) as listing_ended_at
+    from latest
+    inner join sightings
+        on sightings.platform = latest.platform
+        and sightings.post_id = latest.post_id
+    inner join complete_rounds
+        on complete_rounds.platform = latest.platform
+        and complete_rounds.account_id = latest.account_id
+        and complete_rounds.started_at > sightings.last_seen_at
+    group by latest.platform, latest.post_id
+
+),
+
+-- (b): not-found answers after that listing, not overturned by a later "exists"
+confirmed_deletions as (
+
+    select
+        missing.platform,
+        missing.post_id,
+        min(not_found.checked_at) as deleted_at
+    from missing_from_complete_listing as missing
+    inner join checks as not_found
+        on not_found.platform = missing.platform
+        and not_found.post_id = missing.post_id
+        and not_found.answer = 'not_found'
+        and not_found.checked_at >= missing.listing_ended_at
+    where not exists (
+        select 1
+        from checks as found_later
+        where found_later.platform = not_found.platform
+            and found_later.post_id = not_found.post_id
+            and found_later.answer = 'exists'
+            and found_later.checked_at > not_found.checked_at
+    )
+    group by missing.platform, missing.post_id
+
+)
+
+select
+    latest.platform,
+    latest.account_id,
+    latest.post_id,
+    latest.posted_at,
+    latest.media_type,
+    latest.caption,
+    latest.hashtags,
+    latest.likes,
+    latest.likes_hidden,
+    latest.comments,
+    latest.shares,
+    latest.views,
+    latest.reach,
+    latest.saved,
+    sightings.first_seen_at,
+    sightings.last_seen_at,
+    sightings.captures,
+    (confirmed_deletions.deleted_at is not null) as is_deleted,
+    confirmed_deletions.deleted_at,
+    latest.captured_at
+from latest
+inner join sightings
+    on sightings.platform = latest.platform
+    and sightings.post_id = latest.post_id
+left join confirmed_deletions
+    on confirmed_deletions.platform = latest.platform
+    and confirmed_deletions.post_id = latest.post_id

@@ -1,0 +1,96 @@
+-- One row per bronze record that silver cannot use, with the reason. Bronze keeps the record
+-- untouched (raw is sacred); this is the list to look at. Only malformed answers land here:
+-- error answers (throttling, token) are expected traffic, and odd values such as negative counts
+-- flow on to int_* where the silver Great Expectations gate judges them.
+
+with
+
+bronze as (
+
+    {% set views = [
+        'instagram_user', 'instagram_media', 'instagram_media_insights', 'instagram_user_insights',
+        'instagram_media_object', 'tiktok_user_info', 'tiktok_video_list', 'tiktok_video_query'
+    ] %}
+    {% for view in views %}
+    select
+        record_id,
+        record_hash,
+        platform,
+        endpoint,
+        account_id,
+        object_id,
+        http_status,
+        body,
+        parse_error,
+        fetched_at
+    from {{ source('bronze', view) }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+classified as (
+
+    select
+        *,
+        case
+            when body is null and parse_error is not null
+                then 'body is not valid JSON'
+            when body is null
+                then 'body could not be stored as JSON'
+            when http_status <> 200
+                then null
+
+            when endpoint = 'user' and {{ json_type('body', 'business_discovery') }} = 'object'
+                and {{ json_text('body', 'business_discovery', 'id') }} is null
+                then 'business discovery answer without id'
+            when endpoint = 'user' and {{ json_type('body', 'business_discovery') }} is null
+                and coalesce({{ json_text('body', 'user_id') }}, {{ json_text('body', 'id') }}) is null
+                then 'user answer without id'
+
+            when endpoint = 'media' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
+                then 'media page without data array'
+            when endpoint = 'media' and {{ json_array_has_missing('body', 'id', 'data') }}
+                then 'media item without id'
+
+            when endpoint = 'media_insights' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
+                then 'media insights without data array'
+            when endpoint = 'media_insights' and object_id is null
+                then 'media insights without object_id'
+
+            when endpoint = 'user_insights' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
+                then 'user insights without data array'
+
+            when endpoint = 'media_object' and {{ json_text('body', 'id') }} is null
+                then 'media object answer without id'
+
+            when endpoint = 'user_info' and coalesce({{ json_type('body', 'data', 'user') }}, '') <> 'object'
+                then 'user info without data.user'
+
+            when endpoint in ('video_list', 'video_query')
+                and coalesce({{ json_text('body', 'error', 'code') }}, 'ok') <> 'ok'
+                then 'error in a 200 answer'
+            when endpoint in ('video_list', 'video_query')
+                and coalesce({{ json_type('body', 'data', 'videos') }}, '') <> 'array'
+                then 'videos page without data.videos array'
+            when endpoint = 'video_list' and {{ json_array_has_missing('body', 'id', 'data', 'videos') }}
+                then 'video without id'
+        end as reason,
+        parse_error as detail
+    from bronze
+
+)
+
+select
+    record_id,
+    record_hash,
+    platform,
+    endpoint,
+    account_id,
+    object_id,
+    http_status,
+    fetched_at,
+    reason,
+    detail
+from classified
+where reason is not null

@@ -1,0 +1,57 @@
+-- One row per TikTok video listing round (all video/list pages of one round_id for one account).
+-- Complete when every page is a 200 "ok" answer with a `data.videos` array and one page says
+-- `has_more: false` (same reasoning as stg_instagram__media_listing_rounds).
+
+with
+
+pages as (
+
+    select
+        account_id,
+        round_id,
+        fetched_at,
+        case
+            when http_status = 200
+                and body is not null
+                and coalesce({{ json_text('body', 'error', 'code') }}, 'ok') = 'ok'
+                and {{ json_type('body', 'data', 'videos') }} = 'array'
+                then 1
+            else 0
+        end as is_usable,
+        case
+            when http_status = 200
+                and body is not null
+                and coalesce({{ json_text('body', 'error', 'code') }}, 'ok') = 'ok'
+                and {{ json_type('body', 'data', 'videos') }} = 'array'
+                and {{ json_text('body', 'data', 'has_more') }} = 'false'
+                then 1
+            else 0
+        end as is_last_page
+    from {{ source('bronze', 'tiktok_video_list') }}
+
+),
+
+rounds as (
+
+    select
+        account_id,
+        round_id,
+        min(fetched_at) as started_at,
+        max(fetched_at) as ended_at,
+        count(*) as pages,
+        sum(is_usable) as usable_pages,
+        max(is_last_page) as has_last_page
+    from pages
+    group by account_id, round_id
+
+)
+
+select
+    account_id,
+    round_id,
+    started_at,
+    ended_at,
+    pages,
+    usable_pages,
+    (usable_pages = pages and has_last_page = 1) as is_complete
+from rounds

@@ -1,0 +1,52 @@
+"""Dagster entry point (workspace.yaml): the thin root that gathers every domain's definitions."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.defs.collection.assets import bronze
+from orchestration.defs.dbt.assets import dbt_gold, dbt_silver
+from orchestration.defs.dbt.resources import dbt_resource
+from orchestration.defs.exports.assets import gold_cache_version, gold_parquet
+from orchestration.defs.quality.checks import (
+    bronze_gate,
+    gold_gate,
+    malformed_responses,
+    silver_gate,
+)
+from orchestration.lib.resources import AnalisaResource
+
+ASSETS = [bronze, dbt_silver, dbt_gold, gold_parquet, gold_cache_version]
+CHECKS = [bronze_gate, malformed_responses, silver_gate, gold_gate]
+
+collect_and_build = dg.define_asset_job(
+    "collect_and_build",
+    selection=dg.AssetSelection.all(include_sources=False),
+    description="Collect every tracked account, then build silver, gold and exports behind gates.",
+)
+build_from_bronze = dg.define_asset_job(
+    "build_from_bronze",
+    selection=dg.AssetSelection.all(include_sources=False),
+    config={"ops": {"bronze": {"config": {"collect": False}}}},
+    description="Rebuild everything downstream of bronze from what bronze holds (no API calls).",
+)
+collect_every_6_hours = dg.ScheduleDefinition(
+    name="collect_every_6_hours",
+    job=collect_and_build,
+    cron_schedule="0 */6 * * *",
+    description="Polling is the only way to stay fresh: neither platform offers metric webhooks.",
+)
+
+
+def build_definitions(analisa: AnalisaResource | None = None) -> dg.Definitions:
+    """The definitions with their resources; tests pass an AnalisaResource with own prefixes."""
+    return dg.Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=[collect_and_build, build_from_bronze],
+        schedules=[collect_every_6_hours],
+        resources={"analisa": analisa or AnalisaResource(), "dbt": dbt_resource()},
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,79 @@
+"""Bronze assets, one per platform and endpoint (the views dbt reads as sources).
+
+Materialising them collects (config `collect`, the default): a run of collection tasks through
+the queue. With `collect: false` they only report what bronze already holds, which is how
+`analisa pipeline` rebuilds everything downstream from bronze alone.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import psycopg
+
+from connectors.collection_run import run_collection
+from connectors.records import PLATFORM_ENDPOINTS
+from orchestration.lib.resources import AnalisaResource
+
+BRONZE_KEYS: dict[tuple[str, str], dg.AssetKey] = {
+    (platform, endpoint): dg.AssetKey(["bronze", f"{platform}_{endpoint}"])
+    for platform, endpoints in sorted(PLATFORM_ENDPOINTS.items())
+    for endpoint in sorted(endpoints)
+}
+
+
+class BronzeConfig(dg.Config):
+    collect: bool = True
+
+
+def bronze_counts(conn: psycopg.Connection) -> dict[tuple[str, str], tuple[int, int]]:
+    """(rows, malformed rows) per platform and endpoint."""
+    rows = conn.execute(
+        "select platform, endpoint, count(*), count(*) filter (where parse_error is not null) "
+        "from bronze.raw_records group by 1, 2"
+    ).fetchall()
+    return {(p, e): (n, bad) for p, e, n, bad in rows}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key,
+            group_name="bronze",
+            kinds={"postgres"},
+            description=f"Raw {platform} `{endpoint}` responses, append-only (view over "
+            "bronze.raw_records).",
+        )
+        for (platform, endpoint), key in BRONZE_KEYS.items()
+    ],
+    can_subset=True,
+    name="bronze",
+)
+def bronze(context: dg.AssetExecutionContext, config: BronzeConfig, analisa: AnalisaResource):
+    selected = context.selected_asset_keys
+    platforms = tuple(sorted({p for (p, _), k in BRONZE_KEYS.items() if k in selected}))
+    settings = analisa.settings()
+    url = analisa.database_url()
+    summary = None
+    if config.collect:
+        summary = run_collection(settings, url, platforms, queue_prefix=analisa.queue_prefix)
+        context.log.info(
+            f"collection run {summary.run_id}: {summary.tasks} tasks, "
+            f"{summary.stats.done} done, {summary.stats.retried} retried, "
+            f"{summary.stats.parked} parked, {summary.stats.records} new records, "
+            f"{summary.malformed} malformed responses kept"
+        )
+        for reason in summary.stats.parked_reasons:
+            context.log.warning(f"parked: {reason}")
+    with psycopg.connect(url) as conn:
+        counts = bronze_counts(conn)
+    for (platform, endpoint), key in BRONZE_KEYS.items():
+        if key not in selected:
+            continue
+        rows, malformed = counts.get((platform, endpoint), (0, 0))
+        metadata: dict = {"rows": rows, "malformed_rows": malformed}
+        if summary is not None:
+            metadata |= {
+                "collection_run": summary.run_id,
+                "calls": summary.calls.get(f"{platform}/{endpoint}", 0),
+            }
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)

@@ -1,0 +1,70 @@
+"""The one DbtProject and DbtCliResource. The manifest is made here when it is missing or older
+than the project's files: `prepare_if_dev()` only does that under `dagster dev`, and the CLI and
+tests load these definitions without it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def dbt_project_dir() -> Path:
+    return Path(os.environ.get("ANALISA_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project")).resolve()
+
+
+def dbt_executable() -> str:
+    local = Path(sys.executable).parent / "dbt"
+    return str(local) if local.exists() else "dbt"
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = (project_dir / "dbt_project.yml").stat().st_mtime
+    for folder in ("models", "macros", "seeds", "tests", "snapshots"):
+        for path in (project_dir / folder).rglob("*"):
+            if path.is_file():
+                newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def ensure_manifest(project_dir: Path) -> Path:
+    manifest = project_dir / "target" / "manifest.json"
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir):
+        return manifest
+    result = subprocess.run(
+        [
+            dbt_executable(),
+            "parse",
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
+    return manifest
+
+
+@cache
+def analisa_dbt_project() -> DbtProject:
+    project_dir = dbt_project_dir()
+    ensure_manifest(project_dir)
+    return DbtProject(project_dir=project_dir, profiles_dir=project_dir)
+
+
+def dbt_resource() -> DbtCliResource:
+    project = analisa_dbt_project()
+    return DbtCliResource(
+        project_dir=project, profiles_dir=str(project.profiles_dir), dbt_executable=dbt_executable()
+    )
