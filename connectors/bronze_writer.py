@@ -80,21 +80,25 @@ def _row(record: RawRecord) -> tuple:
 
 def write_records(conn: psycopg.Connection, records: Iterable[RawRecord]) -> int:
     """Append records to bronze; returns how many were new (duplicates are skipped)."""
-    rows = [_row(r) for r in records]
-    if not rows:
+    unique: dict[str, tuple] = {}
+    for record in records:
+        unique.setdefault(record.record_hash, _row(record))  # the first of equal envelopes
+    if not unique:
         return 0
+    rows = list(unique.values())
     ensure_partitions(conn, [row[7] for row in rows])
     cols = ", ".join(_COLUMNS)
     conn.execute(
         f"create temporary table if not exists _bronze_load on commit drop "
-        f"as select {cols} from bronze.raw_records with no data"
+        f"as select 0::bigint as load_order, {cols} from bronze.raw_records with no data"
     )
-    with conn.cursor().copy(f"copy _bronze_load ({cols}) from stdin") as copy:
-        for row in rows:
-            copy.write_row(row)
+    with conn.cursor().copy(f"copy _bronze_load (load_order, {cols}) from stdin") as copy:
+        for n, row in enumerate(rows):
+            copy.write_row((n, *row))
+    # record_id follows the order records were received in
     cur = conn.execute(
         f"insert into bronze.raw_records ({cols}) "
-        f"select distinct on (record_hash) {cols} from _bronze_load "
+        f"select {cols} from _bronze_load order by load_order "
         "on conflict (record_hash, fetched_at) do nothing"
     )
     inserted = cur.rowcount

@@ -12,6 +12,7 @@ import random
 import string
 import threading
 import time
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -331,6 +332,12 @@ class _PlatformState:
     """account_id -> post_id -> post, deleted ones included."""
 
 
+def _ascii(text: str) -> str:
+    """Usernames are ASCII on both platforms."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _allocate(total: int, weights: dict, keep_zero: bool = False) -> dict:
     """Split an integer total by weights exactly (largest remainder), for consistent sums."""
     weight_sum = sum(weights.values())
@@ -413,15 +420,14 @@ class SandboxWorld:
         niche = rng.choice(NICHES)
         first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
         taken = {a.username for a in self._state[platform].accounts.values()}
-        base = rng.choice(
-            [f"{first}.{niche}", f"{first}_{last}", f"{first}{last}.oficial", f"{niche}.com.{first}"]
-        ).lower()
+        base = _ascii(
+            rng.choice(
+                [f"{first}.{niche}", f"{first}_{last}", f"{first}{last}.oficial", f"{niche}.{first}"]
+            ).lower()
+        )
         username = base
         while username in taken:
             username = f"{base}{rng.randint(1, 99)}"
-        username = (
-            username.replace("á", "a").replace("ó", "o").replace("ô", "o").replace("í", "i")
-        )
         if low:
             followers = rng.randint(20, 95)
         else:

@@ -39,16 +39,20 @@
     jsonb_typeof({{ analisa.postgres__json_get(column, path) }})
 {%- endmacro %}
 
-{#- An integer count at path: a JSON number, or a string of digits (ids and counts sometimes
-    come quoted). Anything else is null, never an error: one odd value must not stop the build. -#}
+{#- An integer count at path: a JSON number, or a string of digits (counts sometimes come
+    quoted). Anything else (text, out-of-range numbers) is null, never an error: one odd value must
+    not stop the build. A fractional number is rounded. -#}
 {% macro json_bigint(column) -%}
     {{ return(adapter.dispatch('json_bigint', 'analisa')(column, varargs)) }}
 {%- endmacro %}
 {% macro postgres__json_bigint(column, path) -%}
     (case
-        when jsonb_typeof({{ analisa.postgres__json_get(column, path) }}) = 'number'
-            then cast(cast({{ analisa.postgres__json_text(column, path) }} as numeric) as bigint)
-        when {{ analisa.postgres__json_text(column, path) }} ~ '^-?[0-9]+$'
+        {#- nested case: Postgres does not promise to evaluate `and` left to right -#}
+        when jsonb_typeof({{ analisa.postgres__json_get(column, path) }}) = 'number' then (case
+            when abs(cast({{ analisa.postgres__json_text(column, path) }} as numeric)) < 1e18
+                then cast(cast({{ analisa.postgres__json_text(column, path) }} as numeric) as bigint)
+        end)
+        when {{ analisa.postgres__json_text(column, path) }} ~ '^-?[0-9]{1,18}$'
             then cast({{ analisa.postgres__json_text(column, path) }} as bigint)
     end)
 {%- endmacro %}

@@ -5,5 +5,5 @@
 {%- endmacro %}
 
 {% macro default__median(expression) -%}
-    cast(percentile_cont(0.5) within group (order by {{ expression }}) as {{ dbt.type_numeric() }})
+    cast(percentile_cont(0.5) within group (order by {{ expression }}) as {{ analisa.type_exact_numeric() }})
 {%- endmacro %}

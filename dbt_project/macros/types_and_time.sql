@@ -41,3 +41,12 @@
 {% macro postgres__regexp_capture(text_sql, pattern) -%}
     substring({{ text_sql }} from '{{ pattern }}')
 {%- endmacro %}
+
+{#- An exact decimal without fixed scale, for rates and shares (dbt.type_numeric() is
+    numeric(28,6) on Postgres, which would cut shares to 6 decimals). -#}
+{% macro type_exact_numeric() -%}
+    {{ return(adapter.dispatch('type_exact_numeric', 'analisa')()) }}
+{%- endmacro %}
+{% macro default__type_exact_numeric() -%}
+    numeric
+{%- endmacro %}

@@ -57,7 +57,7 @@ def test_in_process_queue_parks_after_max_attempts():
     stats = queue.consume(lambda task: Outcome.retry(5, "server error"))
     assert stats.retried == MAX_ATTEMPTS - 1
     assert stats.parked == 1
-    (task, reason), = queue.parked()
+    ((task, reason),) = queue.parked()
     assert task.attempt == MAX_ATTEMPTS - 1
     assert reason == "gave up: server error"
 

@@ -10,7 +10,7 @@ source as (
     select * from {{ source('bronze', 'tiktok_video_query') }}
     where http_status = 200
         and body is not null
-        and {{ json_text('body', 'error', 'code') }} = 'ok'
+        and coalesce({{ json_text('body', 'error', 'code') }}, 'ok') = 'ok'
         and {{ json_type('body', 'data', 'videos') }} = 'array'
 
 ),

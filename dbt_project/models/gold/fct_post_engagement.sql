@@ -1,0 +1,90 @@
+-- One row per (platform, post), deleted posts included and flagged. Formulas in fct_post_engagement.yml.
+
+with
+
+posts as (
+
+    select * from {{ ref('int_posts') }}
+
+),
+
+account_snapshots as (
+
+    select * from {{ ref('int_account_snapshots') }}
+    where followers is not null
+
+),
+
+-- point in time: the latest account snapshot at or before the post's latest capture
+followers_in_force as (
+
+    select
+        posts.platform,
+        posts.post_id,
+        account_snapshots.followers,
+        account_snapshots.captured_at as account_captured_at,
+        row_number() over (
+            partition by posts.platform, posts.post_id
+            order by account_snapshots.captured_at desc
+        ) as snapshot_rank
+    from posts
+    inner join account_snapshots
+        on account_snapshots.platform = posts.platform
+        and account_snapshots.account_id = posts.account_id
+        and account_snapshots.captured_at <= posts.captured_at
+
+),
+
+measured as (
+
+    select
+        posts.*,
+        followers_in_force.followers as followers_at_capture,
+        followers_in_force.account_captured_at,
+        -- what is known: hidden likes and missing insights count as nothing, and are flagged
+        cast(
+            coalesce(posts.likes, 0) + coalesce(posts.comments, 0) + coalesce(posts.shares, 0)
+            as {{ type_exact_numeric() }}
+        ) as interactions
+    from posts
+    left join followers_in_force
+        on followers_in_force.platform = posts.platform
+        and followers_in_force.post_id = posts.post_id
+        and followers_in_force.snapshot_rank = 1
+
+)
+
+select
+    platform,
+    account_id,
+    post_id,
+    posted_at,
+    media_type,
+    caption,
+    likes,
+    comments,
+    shares,
+    views,
+    reach,
+    saved,
+    interactions,
+    followers_at_capture,
+    account_captured_at,
+    case
+        when followers_at_capture is null then null
+        when followers_at_capture = 0 then cast(0 as {{ type_exact_numeric() }})
+        else round(interactions * 100 / followers_at_capture, 4)
+    end as engagement_rate_followers,
+    case
+        when reach > 0 then round(interactions * 100 / reach, 4)
+    end as engagement_rate_reach,
+    case
+        when views > 0 then round(interactions * 100 / views, 4)
+    end as engagement_rate_views,
+    likes_hidden,
+    (shares is null) as shares_unknown,
+    is_deleted,
+    deleted_at,
+    first_seen_at,
+    captured_at
+from measured
