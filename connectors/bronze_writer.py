@@ -7,7 +7,6 @@ transaction, so a collection task can commit its records and its ledger row toge
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -54,8 +53,8 @@ def ensure_partitions(conn: psycopg.Connection, months: Iterable[datetime]) -> N
 
 
 def _row(record: RawRecord) -> tuple:
-    parsed = record.body
-    valid = record.parse_error is None
+    # Postgres jsonb refuses \u0000: such a body is kept verbatim in body_text instead.
+    as_json = record.parse_error is None and "\\u0000" not in record.body_text
     return (
         record.record_hash,
         record.content_hash,
@@ -66,11 +65,8 @@ def _row(record: RawRecord) -> tuple:
         record.round_id,
         record.fetched_at,
         record.status,
-        # Postgres jsonb refuses \u0000; such a body is kept verbatim in body_text instead.
-        json.dumps(parsed, ensure_ascii=False)
-        if valid and "\\u0000" not in record.body_text
-        else None,
-        None if valid and "\\u0000" not in record.body_text else record.body_text,
+        record.body_text if as_json else None,  # valid JSON text: PostgreSQL parses it once
+        None if as_json else record.body_text,
         record.parse_error,
         record.request,
         record.source,

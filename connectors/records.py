@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,28 +41,28 @@ class RawRecord:
     source: str = "collector"
     task_id: str | None = None
 
+    @cached_property
+    def _parsed(self) -> tuple[Any | None, str | None]:
+        try:
+            return json.loads(self.body_text), None
+        except ValueError as exc:
+            return None, f"invalid JSON: {exc}"
+
     @property
     def body(self) -> Any | None:
         """The parsed JSON body, or None when the body is not valid JSON."""
-        try:
-            return json.loads(self.body_text)
-        except ValueError:
-            return None
+        return self._parsed[0]
 
     @property
     def parse_error(self) -> str | None:
-        try:
-            json.loads(self.body_text)
-        except ValueError as exc:
-            return f"invalid JSON: {exc}"
-        return None
+        return self._parsed[1]
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """sha256 of the body as received: equal bodies between polls hash equal."""
         return hashlib.sha256(self.body_text.encode("utf-8")).hexdigest()
 
-    @property
+    @cached_property
     def record_hash(self) -> str:
         """sha256 of the whole envelope: the same response loaded twice is stored once."""
         ident = json.dumps(

@@ -153,11 +153,12 @@ class AuthStore:
         self, account_id: str, scopes: Iterable[str] | None, now: datetime
     ) -> tuple[TokenGrant, TokenGrant]:
         scopes = tuple(scopes if scopes is not None else TIKTOK_SCOPES)
+        access_expiry, refresh_expiry = now + TIKTOK_ACCESS_TTL, now + TIKTOK_REFRESH_TTL
         access = TokenGrant(
-            _random("act.", 60), "tiktok", "access", account_id, scopes, now, now + TIKTOK_ACCESS_TTL
+            _random("act.", 60), "tiktok", "access", account_id, scopes, now, access_expiry
         )
         refresh = TokenGrant(
-            _random("rft.", 60), "tiktok", "refresh", account_id, scopes, now, now + TIKTOK_REFRESH_TTL
+            _random("rft.", 60), "tiktok", "refresh", account_id, scopes, now, refresh_expiry
         )
         return self._add(access), self._add(refresh)
 

@@ -420,11 +420,8 @@ class SandboxWorld:
         niche = rng.choice(NICHES)
         first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
         taken = {a.username for a in self._state[platform].accounts.values()}
-        base = _ascii(
-            rng.choice(
-                [f"{first}.{niche}", f"{first}_{last}", f"{first}{last}.oficial", f"{niche}.{first}"]
-            ).lower()
-        )
+        patterns = [f"{first}.{niche}", f"{first}_{last}", f"{first}{last}.oficial"]
+        base = _ascii(rng.choice([*patterns, f"{niche}.{first}"]).lower())
         username = base
         while username in taken:
             username = f"{base}{rng.randint(1, 99)}"
@@ -644,9 +641,8 @@ class SandboxWorld:
         with self.lock:
             state = self._state[platform]
             owners = [account_id] if account_id else list(state.posts)
-            return {
-                p.post_id for owner in owners for p in state.posts.get(owner, {}).values() if p.deleted
-            }
+            posts = [p for owner in owners for p in state.posts.get(owner, {}).values()]
+            return {p.post_id for p in posts if p.deleted}
 
     def post(self, platform: str, post_id: str) -> Post | None:
         """A post by id, deleted or not (copy); None when it never existed."""

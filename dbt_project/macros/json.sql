@@ -47,7 +47,7 @@
 {%- endmacro %}
 {% macro postgres__json_bigint(column, path) -%}
     (case
-        {#- nested case: Postgres does not promise to evaluate `and` left to right -#}
+        {# nested case: Postgres does not promise to evaluate `and` left to right #}
         when jsonb_typeof({{ analisa.postgres__json_get(column, path) }}) = 'number' then (case
             when abs(cast({{ analisa.postgres__json_text(column, path) }} as numeric)) < 1e18
                 then cast(cast({{ analisa.postgres__json_text(column, path) }} as numeric) as bigint)

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -5,7 +6,6 @@ import pytest
 
 from connectors.queue import MAX_ATTEMPTS, InProcessQueue, retry_bucket
 from connectors.raw_import import EnvelopeError, parse_envelope
-from connectors.records import RawRecord
 from connectors.tasks import CollectionTask, Outcome
 
 
@@ -108,6 +108,6 @@ def test_string_body_is_raw_text_and_hash_ignores_nothing():
     rec = parse_envelope({**GOOD, "body": '{"data": [tru'}, "file:x")
     assert rec.body is None
     assert rec.parse_error.startswith("invalid JSON")
-    other = RawRecord(**{**rec.__dict__, "round_id": "r2"})
+    other = dataclasses.replace(rec, round_id="r2")
     assert other.record_hash != rec.record_hash
     assert other.content_hash == rec.content_hash
