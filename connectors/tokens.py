@@ -28,6 +28,18 @@ class TokenSet:
         )
 
 
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """Where to send the user, and what to keep to check the callback."""
+
+    url: str
+    state: str
+    code_verifier: str | None = None
+
+    def __repr__(self) -> str:
+        return f"AuthorizationRequest(url={self.url!r})"
+
+
 class OAuthError(Exception):
     """A documented error answer from a platform's OAuth endpoint."""
 

@@ -21,12 +21,12 @@ CHECKS = [bronze_gate, malformed_responses, silver_gate, gold_gate]
 
 collect_and_build = dg.define_asset_job(
     "collect_and_build",
-    selection=dg.AssetSelection.all(include_sources=False),
+    selection=dg.AssetSelection.all(),
     description="Collect every tracked account, then build silver, gold and exports behind gates.",
 )
 build_from_bronze = dg.define_asset_job(
     "build_from_bronze",
-    selection=dg.AssetSelection.all(include_sources=False),
+    selection=dg.AssetSelection.all(),
     config={"ops": {"bronze": {"config": {"collect": False}}}},
     description="Rebuild everything downstream of bronze from what bronze holds (no API calls).",
 )

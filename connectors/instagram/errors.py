@@ -68,13 +68,15 @@ def parse_app_usage_header(value: str | None) -> dict[str, int]:
     return {str(k): _int(v) for k, v in parsed.items()}
 
 
-def regain_seconds(headers: Mapping[str, str] | None, account_id: str | None = None) -> float:
-    """Seconds the BUC header says to wait (the account's entries, or all when not found)."""
+def regain_seconds(
+    headers: Mapping[str, str] | None, account_id: str | None = None
+) -> float | None:
+    """Seconds the BUC header says to wait (the account's entries, or all); None if it is silent."""
     if headers is None:
-        return 0.0
+        return None
     usage = parse_buc_header(headers.get("x-business-use-case-usage"))
     entries = usage.get(account_id or "") or [e for es in usage.values() for e in es]
-    return max((e.estimated_time_to_regain_access * 60.0 for e in entries), default=0.0)
+    return max((e.estimated_time_to_regain_access * 60.0 for e in entries), default=None)
 
 
 def _int(value: Any) -> int:
@@ -111,7 +113,7 @@ def classify(record: RawRecord, headers: Mapping[str, str] | None = None) -> Api
         message = str(error.get("message", ""))
         wait = regain_seconds(headers, record.account_id)
         if code in THROTTLE_CODES:
-            retry = max(MIN_RETRY_SECONDS, wait or DEFAULT_THROTTLE_SECONDS)
+            retry = max(MIN_RETRY_SECONDS, DEFAULT_THROTTLE_SECONDS if wait is None else wait)
             return ApiProblem("throttled", message, retry, code)
         if code == 190:
             return ApiProblem("token_invalid", message, code=code)
@@ -119,7 +121,7 @@ def classify(record: RawRecord, headers: Mapping[str, str] | None = None) -> Api
             return ApiProblem("permission", message, code=code)
         if (code == 100 and subcode == 33) or code == 33:
             # Throttling has been seen to surface as 100/33: believe the usage headers first.
-            if wait > 0:
+            if wait:
                 return ApiProblem("throttled", message, max(MIN_RETRY_SECONDS, wait), code)
             return ApiProblem("not_found", message, code=code)
         if record.status >= 500:

@@ -8,7 +8,6 @@ separate GET exchange and refresh with their own grant types.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -18,19 +17,12 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from connectors.records import utcnow
-from connectors.tokens import OAuthError, TokenSet
+from connectors.tokens import AuthorizationRequest, OAuthError, TokenSet
 
 PLATFORM = "instagram"
 DEFAULT_SCOPES = ("instagram_business_basic", "instagram_business_manage_insights")
 # The code exchange gives no lifetime; short-lived tokens are documented to last one hour.
 SHORT_LIVED = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class AuthorizationRequest:
-    url: str
-    state: str
-    code_verifier: str | None = None
 
 
 class InstagramOAuth:
@@ -170,11 +162,13 @@ def _json(response: httpx.Response) -> dict:
         raise OAuthError(PLATFORM, "malformed", f"HTTP {response.status_code}: not an object")
     # api.instagram.com errors: {"error_type", "code", "error_message"}.
     if "error_type" in body or "error_message" in body:
-        raise OAuthError(PLATFORM, body.get("code", response.status_code), body.get("error_message", ""))
+        code = body.get("code", response.status_code)
+        raise OAuthError(PLATFORM, code, str(body.get("error_message", "")))
     # graph.instagram.com errors: {"error": {"message", "type", "code", ...}}.
     error = body.get("error")
     if isinstance(error, dict):
-        raise OAuthError(PLATFORM, error.get("code", response.status_code), error.get("message", ""))
+        code = error.get("code", response.status_code)
+        raise OAuthError(PLATFORM, code, str(error.get("message", "")))
     if response.status_code != 200:
         raise OAuthError(PLATFORM, response.status_code, "unexpected answer")
     return body

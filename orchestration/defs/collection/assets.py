@@ -5,8 +5,6 @@ the queue. With `collect: false` they only report what bronze already holds, whi
 `analisa pipeline` rebuilds everything downstream from bronze alone.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 import psycopg
 

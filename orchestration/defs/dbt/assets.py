@@ -1,8 +1,6 @@
 """dbt models as assets, split by layer so the silver gate can run between silver and gold:
 a blocking check stops later steps, not the rest of the step it follows."""
 
-from __future__ import annotations
-
 import os
 
 import dagster as dg

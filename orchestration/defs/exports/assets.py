@@ -1,8 +1,6 @@
 """What gold feeds once it passed its gate: Parquet files for data scientists and the cache
 version the API keys its Redis entries on (a bump makes every cached answer stale at once)."""
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 

@@ -2,8 +2,6 @@
 layer after it (GX 1.x suites from expectations/, run by our own checks since dagster-ge
 supports only GX < 1.0)."""
 
-from __future__ import annotations
-
 import dagster as dg
 import psycopg
 
