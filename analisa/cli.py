@@ -166,8 +166,8 @@ def demo(
             connected = connect_sandbox_accounts(settings, http)
             vault = TokenVault(settings.vault_key.get_secret_value())
             with psycopg.connect(url) as conn, conn.transaction():
-                for username, token in connected:
-                    save_token(conn, vault, token, username=username)
+                for connection in connected:
+                    save_token(conn, vault, connection.token, username=connection.username)
         console.print(
             f"  {len(connected)} accounts connected (tokens encrypted in ops.oauth_tokens)"
         )

@@ -110,7 +110,8 @@ class Collector:
 
     # -- platform walks --------------------------------------------------------------------------
     def _collect_instagram(self, task: CollectionTask, token: TokenSet):
-        from connectors.instagram.client import InstagramClient, classify
+        from connectors.instagram.client import InstagramClient
+        from connectors.instagram.errors import classify
 
         client = InstagramClient(
             self.http,
@@ -121,7 +122,8 @@ class Collector:
             task.round_id,
             task_id=task.task_id,
         )
-        fetch = _Fetch(self.budget, classify)
+        # the usage headers say how long a throttle lasts (and unmask a throttle posing as 100/33)
+        fetch = _Fetch(self.budget, lambda record: classify(record, client.last_headers))
         try:
             fetch.take(client.profile())
             posts: list[tuple[str, str]] = []
@@ -150,7 +152,8 @@ class Collector:
         return fetch.records, None
 
     def _collect_tiktok(self, task: CollectionTask, token: TokenSet):
-        from connectors.tiktok.client import TikTokClient, classify
+        from connectors.tiktok.client import TikTokClient
+        from connectors.tiktok.errors import classify
 
         client = TikTokClient(
             self.http,
@@ -204,10 +207,10 @@ class Collector:
     def _refresh(self, token: TokenSet) -> bool:
         try:
             if token.platform == "instagram":
-                from connectors.instagram.oauth import refresh_token
+                from connectors.instagram.oauth import InstagramOAuth as OAuth
             else:
-                from connectors.tiktok.oauth import refresh_token
-            fresh = refresh_token(self.settings, self.http, token)
+                from connectors.tiktok.oauth import TikTokOAuth as OAuth
+            fresh = OAuth.from_settings(self.settings, self.http).refresh(token)
         except Exception as exc:  # any refusal means a human must reconnect the account
             log.warning("token refresh failed for %s/%s: %s", token.platform, token.account_id, exc)
             return False

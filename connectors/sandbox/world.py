@@ -366,6 +366,10 @@ class SandboxWorld:
         self._state = {p: _PlatformState() for p in PLATFORMS}
         self._audiences: dict[str, _Audience] = {}
         self._faults: list[Fault] = []
+        # Lookup indexes, so large worlds (benchmarks) answer each request in constant time.
+        self._post_owner: dict[tuple[str, str], str] = {}
+        self._by_username: dict[tuple[str, str], str] = {}
+        self._instagram_ids: dict[str, str] = {}
         self._clock_offset = timedelta(0)
         self._monotonic_start = time.monotonic()
         self._generate()
@@ -408,6 +412,10 @@ class SandboxWorld:
                 account = self._new_account(platform, low)
                 state = self._state[platform]
                 state.accounts[account.account_id] = account
+                self._by_username[(platform, account.username)] = account.account_id
+                if platform == "instagram":
+                    self._instagram_ids[account.account_id] = account.account_id
+                    self._instagram_ids[account.app_scoped_id] = account.account_id
                 state.posts[account.account_id] = {}
                 posted = cfg.start - timedelta(seconds=self._rng.randint(3_600, 30 * 3_600))
                 for _ in range(cfg.posts_per_influencer):
@@ -533,6 +541,7 @@ class SandboxWorld:
                 view_count=views,
             )
         self._state[account.platform].posts[account.account_id][post.post_id] = post
+        self._post_owner[(account.platform, post.post_id)] = account.account_id
         return post
 
     def _refresh_counts(self, account: Account) -> None:
@@ -607,18 +616,14 @@ class SandboxWorld:
 
     def account_by_username(self, platform: str, username: str) -> Account | None:
         with self.lock:
-            for account in self._state[platform].accounts.values():
-                if account.username == username:
-                    return replace(account)
-            return None
+            account_id = self._by_username.get((platform, username))
+            return self.account(platform, account_id) if account_id else None
 
     def instagram_account_by_any_id(self, some_id: str) -> Account | None:
         """Instagram paths accept the professional account id or the app-scoped id."""
         with self.lock:
-            for account in self._state["instagram"].accounts.values():
-                if some_id in (account.account_id, account.app_scoped_id):
-                    return replace(account)
-            return None
+            account_id = self._instagram_ids.get(some_id)
+            return self.account("instagram", account_id) if account_id else None
 
     def _live(self, platform: str, account_id: str) -> list[Post]:
         posts = self._state[platform].posts.get(account_id, {}).values()
@@ -647,10 +652,10 @@ class SandboxWorld:
     def post(self, platform: str, post_id: str) -> Post | None:
         """A post by id, deleted or not (copy); None when it never existed."""
         with self.lock:
-            for posts in self._state[platform].posts.values():
-                if post_id in posts:
-                    return replace(posts[post_id])
-            return None
+            owner = self._post_owner.get((platform, post_id))
+            if owner is None:
+                return None
+            return replace(self._state[platform].posts[owner][post_id])
 
     def demographics(self, account_id: str, breakdown: str) -> list[tuple[tuple[str, ...], int]]:
         """Follower demographics as (dimension values, count); empty below 100 followers."""

@@ -73,9 +73,7 @@ def test_posts_are_newest_first_before_start_with_distinct_times():
 def test_instagram_posts_look_like_instagram():
     world = SandboxWorld(SandboxConfig(influencers_per_platform=6, posts_per_influencer=60))
     media = [
-        m
-        for a in world.accounts("instagram")
-        for m in world.live_posts("instagram", a.account_id)
+        m for a in world.accounts("instagram") for m in world.live_posts("instagram", a.account_id)
     ]
     assert all(isinstance(m, InstagramMedia) for m in media)
     assert {m.media_type for m in media} == {"IMAGE", "VIDEO", "CAROUSEL_ALBUM"}
@@ -113,8 +111,10 @@ def test_demographics_are_consistent_and_empty_for_small_accounts():
 def test_advance_grows_metrics_deletes_and_publishes():
     cfg = SandboxConfig(deletions_per_advance=2, new_posts_per_advance=3)
     world = SandboxWorld(cfg)
-    before = {p: {a.account_id: world.live_posts(p, a.account_id) for a in world.accounts(p)}
-              for p in PLATFORMS}
+    before = {
+        p: {a.account_id: world.live_posts(p, a.account_id) for a in world.accounts(p)}
+        for p in PLATFORMS
+    }
     assert world.advance() == 1
     now = world.poll_time
     assert now == cfg.start + timedelta(days=1)

@@ -1,7 +1,12 @@
 -- One row per (platform, post, capture): what a listing said about a post, with the Instagram
--- insights in force for that capture. Instagram insights: the latest insights capture at or before
--- the listing capture; else the nearest later one of the same round (a round lists first and asks
--- insights right after). TikTok listings carry their own shares and views. Likes null = hidden.
+-- insights in force for that capture. TikTok listings carry their own shares and views.
+-- Likes null = hidden.
+--
+-- Which Instagram insights capture goes with a listing capture, in order of preference:
+--   1. the same round's, the latest at or before the listing capture;
+--   2. the same round's, the nearest after it (the collector lists first, then asks insights);
+--   3. another round's, the latest at or before the listing capture (point in time).
+-- Another round's later insights are never used: they describe a later state of the post.
 
 with
 
@@ -30,7 +35,13 @@ insight_candidates as (
         row_number() over (
             partition by listings.post_id, listings.captured_at
             order by
-                case when insights.captured_at <= listings.captured_at then 0 else 1 end,
+                case
+                    when insights.round_id = listings.round_id
+                        and insights.captured_at <= listings.captured_at then 1
+                    when insights.round_id = listings.round_id then 2
+                    else 3
+                end,
+                -- latest first at or before the listing, nearest first after it
                 case when insights.captured_at <= listings.captured_at then insights.captured_at end desc,
                 insights.captured_at,
                 insights.record_id desc

@@ -44,7 +44,7 @@ classified as (
             when endpoint = 'user' and {{ json_type('body', 'business_discovery') }} = 'object'
                 and {{ json_text('body', 'business_discovery', 'id') }} is null
                 then 'business discovery answer without id'
-            when endpoint = 'user' and {{ json_type('body', 'business_discovery') }} is null
+            when endpoint = 'user' and coalesce({{ json_type('body', 'business_discovery') }}, 'null') <> 'object'
                 and coalesce({{ json_text('body', 'user_id') }}, {{ json_text('body', 'id') }}) is null
                 then 'user answer without id'
 

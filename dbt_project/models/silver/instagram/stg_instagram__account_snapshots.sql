@@ -25,7 +25,7 @@ profiles as (
         'profile' as snapshot_source,
         fetched_at as captured_at
     from source
-    where {{ json_type('body', 'business_discovery') }} is null
+    where coalesce({{ json_type('body', 'business_discovery') }}, 'null') <> 'object'
 
 ),
 
