@@ -9,11 +9,9 @@ import json
 from decimal import Decimal
 
 import psycopg
-import pytest
 from typer.testing import CliRunner
 
 from analisa.cli import app
-from analisa.settings import get_settings
 
 IG, TT = "17841400000000111", "-000ttcreator"
 
@@ -231,19 +229,7 @@ def envelopes():
     ]
 
 
-@pytest.fixture
-def cli_env(db_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("ANALISA_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    monkeypatch.delenv("AMQP_URL", raising=False)
-    get_settings.cache_clear()
-    yield db_url
-    get_settings.cache_clear()
-
-
-def test_ingest_then_pipeline_gives_hand_computed_gold(cli_env, tmp_path):
+def test_ingest_then_pipeline_gives_hand_computed_gold(pipeline_env, tmp_path):
     lines = [json.dumps(e) for e in envelopes()]
     lines.insert(5, '{"platform": "instagram", "endpoint": "media", "account_id": ')  # bad line
     path = tmp_path / "responses.jsonl"
@@ -258,7 +244,7 @@ def test_ingest_then_pipeline_gives_hand_computed_gold(cli_env, tmp_path):
     result = runner.invoke(app, ["pipeline"])
     assert result.exit_code == 0, result.output
 
-    with psycopg.connect(cli_env) as conn:
+    with psycopg.connect(pipeline_env) as conn:
         posts = conn.execute(
             """select platform, post_id, likes, comments, shares, views, reach,
                       followers_at_capture, engagement_rate_followers, engagement_rate_reach,
