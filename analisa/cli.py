@@ -43,7 +43,10 @@ def _setup() -> tuple[Settings, str]:
     else:
         url = resolve_database_url(settings)
     os.environ.setdefault("DAGSTER_HOME", str((settings.home / "dagster").resolve()))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    dagster_home = Path(os.environ["DAGSTER_HOME"])
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    # an empty instance file: default local storage, so the UI of `analisa serve` shows CLI runs
+    (dagster_home / "dagster.yaml").touch(exist_ok=True)
     migrate(url)
     get_settings.cache_clear()
     return get_settings(), url
@@ -53,6 +56,11 @@ def _instance():
     import dagster as dg
 
     return dg.DagsterInstance.get()
+
+
+def _log_path() -> Path:
+    """Where dbt's and Dagster's own output goes; the terminal gets progress and a summary."""
+    return get_settings().home / "logs" / "pipeline.log"
 
 
 @contextmanager
@@ -185,16 +193,19 @@ def demo(
                     instance=instance,
                     collect=True,
                     selection=list(BRONZE_KEYS.values()),
+                    log_path=_log_path(),
                 )
             _report_outcome(outcome)
             sandbox.world.advance()
         if faults and rounds == 1:
             sandbox.world.inject_fault("instagram", "media_insights", "truncated_json", count=1)
         with _step(f"Collection round {rounds}/{rounds}, silver, gold, gates and exports ..."):
-            outcome = run_job("collect_and_build", instance=instance, collect=True)
+            outcome = run_job(
+                "collect_and_build", instance=instance, collect=True, log_path=_log_path()
+            )
         _report_outcome(outcome)
     if not outcome.success:
-        err.print("[red]The pipeline did not finish: see the gates and errors above.[/]")
+        err.print(f"[red]The pipeline did not finish: see above and {_log_path()}[/]")
         raise typer.Exit(1)
     print_summary(url)
     console.print(f"Parquet exports: {settings.export_path / 'gold'}")
@@ -207,7 +218,9 @@ def pipeline() -> None:
 
     _, url = _setup()
     with _step("Gates, silver, gold and exports from bronze ..."):
-        outcome = run_job("build_from_bronze", instance=_instance(), collect=False)
+        outcome = run_job(
+            "build_from_bronze", instance=_instance(), collect=False, log_path=_log_path()
+        )
     _report_outcome(outcome)
     if not outcome.success:
         raise typer.Exit(1)
@@ -221,7 +234,9 @@ def collect() -> None:
 
     _, url = _setup()
     with _step("Collecting and building ..."):
-        outcome = run_job("collect_and_build", instance=_instance(), collect=True)
+        outcome = run_job(
+            "collect_and_build", instance=_instance(), collect=True, log_path=_log_path()
+        )
     _report_outcome(outcome)
     if not outcome.success:
         raise typer.Exit(1)

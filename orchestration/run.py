@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 
@@ -31,19 +34,44 @@ def run_job(
     collect: bool | None = None,
     selection: list[dg.AssetKey] | None = None,
     quiet: bool = True,
+    log_path: Path | None = None,
 ) -> PipelineOutcome:
+    """Run a job in this process. With `log_path`, what dbt and Dagster print goes to that file
+    instead of the terminal (the CLI shows its own progress and summary)."""
     defs = build_definitions(analisa)
     job = defs.resolve_job_def(job_name)
     run_config: dict = dict(QUIET) if quiet else {}
     if collect is not None:
         run_config["ops"] = {"bronze": {"config": {"collect": collect}}}
-    result = job.execute_in_process(
-        run_config=run_config,
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        asset_selection=selection,
-    )
+    with contextlib.ExitStack() as stack:
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = stack.enter_context(log_path.open("a", encoding="utf-8"))
+            stack.enter_context(contextlib.redirect_stdout(log))
+            stack.enter_context(contextlib.redirect_stderr(log))
+            stack.enter_context(_dagster_logs_to(log))
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=instance or dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+            asset_selection=selection,
+        )
     return summarize(result)
+
+
+@contextlib.contextmanager
+def _dagster_logs_to(stream):
+    """Dagster's own logger holds a handler on the terminal: send its records to `stream`."""
+    logger = logging.getLogger("dagster")
+    saved = logger.handlers[:], logger.propagate
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.handlers[:], logger.propagate = saved
 
 
 def summarize(result: dg.ExecuteInProcessResult) -> PipelineOutcome:

@@ -82,6 +82,8 @@ def malformed_responses(context: dg.AssetCheckExecutionContext, analisa: Analisa
             check_name=MALFORMED_CHECK,
             passed=not mine,
             severity=dg.AssetCheckSeverity.WARN,
+            description=f"{len(mine)} responses were not valid JSON: kept in bronze, "
+            "quarantined in silver",
             metadata={
                 "malformed": len(mine),
                 "examples": [

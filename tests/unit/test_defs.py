@@ -1,0 +1,69 @@
+"""Snapshot of every asset key, check, job and schedule: a rename cannot silently break the
+dbt sources, the API or a schedule that refers to it."""
+
+import dagster as dg
+
+from orchestration.definitions import defs
+from orchestration.defs.dbt.assets import build_args
+
+EXPECTED_ASSETS = {
+    "bronze/instagram_media",
+    "bronze/instagram_media_insights",
+    "bronze/instagram_media_object",
+    "bronze/instagram_user",
+    "bronze/instagram_user_insights",
+    "bronze/tiktok_user_info",
+    "bronze/tiktok_video_list",
+    "bronze/tiktok_video_query",
+    "gold/audience_segments",
+    "gold/dim_influencers",
+    "gold/fct_post_engagement",
+    "exports/gold_parquet",
+    "serving/gold_cache_version",
+}
+
+
+def _graph():
+    return defs.resolve_asset_graph()
+
+
+def test_asset_keys_snapshot():
+    keys = {k.to_user_string() for k in _graph().get_all_asset_keys()}
+    assert keys >= EXPECTED_ASSETS
+    silver = {k for k in keys if k.startswith("silver/")}
+    assert {"silver/int_post_snapshots", "silver/int_posts", "silver/quarantine_records"} <= silver
+    assert keys - EXPECTED_ASSETS - silver == set()
+
+
+def test_gates_are_blocking_and_cover_each_layer():
+    checks = {}
+    for key in _graph().asset_check_keys:
+        spec = _graph().get_check_spec(key)
+        checks[f"{key.asset_key.to_user_string()}:{key.name}"] = spec.blocking
+    for name in (
+        "bronze/instagram_media:bronze_gate",
+        "bronze/tiktok_video_list:bronze_gate",
+        "silver/int_post_snapshots:silver_gate",
+        "silver/int_account_snapshots:silver_gate",
+        "gold/fct_post_engagement:gold_gate",
+        "gold/audience_segments:gold_gate",
+    ):
+        assert checks[name] is True, name
+    assert checks["bronze/instagram_media:malformed_responses"] is False
+
+
+def test_gold_depends_on_silver_and_exports_on_gold():
+    graph = _graph()
+    gold = dg.AssetKey(["gold", "fct_post_engagement"])
+    parents = {k.to_user_string() for k in graph.get(gold).parent_keys}
+    assert "silver/int_posts" in parents or "silver/int_post_snapshots" in parents
+    exports = graph.get(dg.AssetKey(["exports", "gold_parquet"])).parent_keys
+    assert gold in exports
+
+
+def test_jobs_schedules_and_dbt_args():
+    assert {j.name for j in defs.jobs} >= {"collect_and_build", "build_from_bronze"}
+    (schedule,) = defs.schedules
+    assert (schedule.name, schedule.cron_schedule) == ("collect_every_6_hours", "0 */6 * * *")
+    assert build_args() == ["build"]
+    assert build_args(full_refresh=True) == ["build", "--full-refresh"]
