@@ -270,6 +270,36 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command()
+def connect(
+    platform: Annotated[str, typer.Argument(help="instagram or tiktok")],
+) -> None:
+    """Connect a creator's account: open the consent URL, paste back where it redirected you."""
+    import httpx
+    import psycopg
+
+    from analisa.crypto import TokenVault
+    from connectors.oauth_connect import connect_account
+    from connectors.token_store import save_token
+    from connectors.tokens import OAuthError
+
+    settings, url = _setup()
+
+    def ask(consent_url: str) -> str:
+        console.print(f"Open this URL and approve access:\n{consent_url}")
+        return typer.prompt("Paste the URL your browser was redirected to")
+
+    try:
+        with httpx.Client(timeout=30) as http:
+            token = connect_account(settings, http, platform, ask)
+    except (OAuthError, ValueError) as exc:
+        err.print(f"[red]not connected: {exc}[/]")
+        raise typer.Exit(1) from exc
+    with psycopg.connect(url) as conn, conn.transaction():
+        save_token(conn, TokenVault(settings.vault_key.get_secret_value()), token)
+    console.print(f"connected {platform} account {token.account_id}; `analisa collect` includes it")
+
+
 @app.command("migrate")
 def migrate_cmd() -> None:
     """Create or update the database schemas (bronze, ops)."""
