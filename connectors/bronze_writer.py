@@ -43,9 +43,16 @@ def _next_month(ts: datetime) -> datetime:
 
 
 def ensure_partitions(conn: psycopg.Connection, months: Iterable[datetime]) -> None:
-    """Create the monthly partitions of bronze.raw_records these capture months need."""
+    """Create the monthly partitions of bronze.raw_records these capture months need.
+
+    Writers racing to create the same new month serialise on an advisory lock held until
+    their commit; the common case (the month exists) takes no lock at all.
+    """
     for start in sorted({_month_start(m) for m in months}):
         name = f"raw_records_{start:%Y_%m}"
+        if conn.execute("select to_regclass(%s)", (f"bronze.{name}",)).fetchone()[0]:
+            continue
+        conn.execute("select pg_advisory_xact_lock(7419002)")
         conn.execute(
             f"create table if not exists bronze.{name} partition of bronze.raw_records "
             f"for values from ('{start.isoformat()}') to ('{_next_month(start).isoformat()}')"

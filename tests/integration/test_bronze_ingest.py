@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 import psycopg
+import pytest
 
 from connectors.bronze_writer import write_records
 from connectors.raw_import import import_path
@@ -108,3 +109,17 @@ def test_ingest_reports_bad_lines_and_is_idempotent(db_url, tmp_path):
         ("a.jsonl", 3, first.rejected[0].reason),
         ("a.jsonl", 4, first.rejected[1].reason),
     ]
+
+
+def test_analyst_role_reads_gold_only(db_url):
+    with psycopg.connect(db_url) as conn:
+        conn.execute("create table gold.example (n int)")
+        conn.execute("insert into gold.example values (1)")
+        conn.execute("set role analisa_analyst")
+        assert conn.execute("select n from gold.example").fetchall() == [(1,)]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("insert into gold.example values (2)")
+        conn.rollback()
+        conn.execute("set role analisa_analyst")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select 1 from bronze.raw_records")
