@@ -211,36 +211,29 @@ def demo(
     console.print(f"Parquet exports: {settings.export_path / 'gold'}")
 
 
-@app.command()
-def pipeline() -> None:
-    """Build everything downstream of bronze (silver, gold, exports) from what bronze holds."""
+def _build(job: str, collect: bool, title: str) -> None:
     from orchestration.run import run_job
 
     _, url = _setup()
-    with _step("Gates, silver, gold and exports from bronze ..."):
-        outcome = run_job(
-            "build_from_bronze", instance=_instance(), collect=False, log_path=_log_path()
-        )
+    with _step(title):
+        outcome = run_job(job, instance=_instance(), collect=collect, log_path=_log_path())
     _report_outcome(outcome)
     if not outcome.success:
+        err.print(f"[red]The pipeline did not finish: see above and {_log_path()}[/]")
         raise typer.Exit(1)
     print_summary(url)
+
+
+@app.command()
+def pipeline() -> None:
+    """Build everything downstream of bronze (silver, gold, exports) from what bronze holds."""
+    _build("build_from_bronze", False, "Gates, silver, gold and exports from bronze ...")
 
 
 @app.command()
 def collect() -> None:
     """Collect every connected account from the configured platform APIs, then build."""
-    from orchestration.run import run_job
-
-    _, url = _setup()
-    with _step("Collecting and building ..."):
-        outcome = run_job(
-            "collect_and_build", instance=_instance(), collect=True, log_path=_log_path()
-        )
-    _report_outcome(outcome)
-    if not outcome.success:
-        raise typer.Exit(1)
-    print_summary(url)
+    _build("collect_and_build", True, "Collecting and building ...")
 
 
 @app.command()

@@ -3,10 +3,9 @@ Rates are never negative, shares lie in [0, 1] and sum to 1 per account and dime
 
 from __future__ import annotations
 
-import pandas as pd
 import psycopg
 
-from expectations.runner import SuiteResult, frame, validate
+from expectations.runner import SuiteResult, validate_query
 
 QUERIES = {
     "fct_post_engagement": """
@@ -69,9 +68,5 @@ SUITES = {
 }
 
 
-def load(conn: psycopg.Connection, model: str) -> pd.DataFrame:
-    return frame(conn.execute(QUERIES[model]))
-
-
 def validate_model(conn: psycopg.Connection, model: str) -> SuiteResult:
-    return validate(load(conn, model), f"gold_{model}", SUITES[model])
+    return validate_query(conn, QUERIES[model], f"gold_{model}", SUITES[model])

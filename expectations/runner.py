@@ -116,3 +116,8 @@ def validate(df: pd.DataFrame, suite_name: str, build: SuiteBuilder) -> SuiteRes
         evaluated=int(stats.get("evaluated_expectations", 0)),
         failures=failures,
     )
+
+
+def validate_query(conn, sql: str, suite_name: str, build: SuiteBuilder) -> SuiteResult:
+    """Validate what a query returns (a layer's table, or an aggregate of it)."""
+    return validate(frame(conn.execute(sql)), suite_name, build)

@@ -28,23 +28,21 @@ def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, analisa: An
 _project = analisa_dbt_project()
 
 
-@dbt_assets(
-    manifest=_project.manifest_path,
-    project=_project,
-    select=SILVER_SELECT,
-    name="dbt_silver",
-    dagster_dbt_translator=AnalisaTranslator(),
-)
-def dbt_silver(context: dg.AssetExecutionContext, dbt: DbtCliResource, analisa: AnalisaResource):
-    yield from _run_dbt(context, dbt, analisa)
+def _layer_assets(select: str, name: str):
+    """One @dbt_assets op per layer (same translator, same command)."""
+
+    @dbt_assets(
+        manifest=_project.manifest_path,
+        project=_project,
+        select=select,
+        name=name,
+        dagster_dbt_translator=AnalisaTranslator(),
+    )
+    def _assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, analisa: AnalisaResource):
+        yield from _run_dbt(context, dbt, analisa)
+
+    return _assets
 
 
-@dbt_assets(
-    manifest=_project.manifest_path,
-    project=_project,
-    select=GOLD_SELECT,
-    name="dbt_gold",
-    dagster_dbt_translator=AnalisaTranslator(),
-)
-def dbt_gold(context: dg.AssetExecutionContext, dbt: DbtCliResource, analisa: AnalisaResource):
-    yield from _run_dbt(context, dbt, analisa)
+dbt_silver = _layer_assets(SILVER_SELECT, "dbt_silver")
+dbt_gold = _layer_assets(GOLD_SELECT, "dbt_gold")
