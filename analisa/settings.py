@@ -23,7 +23,9 @@ DEV_CLIENT_SECRET = "sandbox-client-secret"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # Environment names are the aliases only: with lookup by field name too, HOME would set
+    # `home` and ENV would set `env`.
+    model_config = SettingsConfigDict(extra="ignore")
 
     env: Literal["development", "test", "production"] = Field("development", alias="ANALISA_ENV")
     home: Path = Field(Path(".analisa"), alias="ANALISA_HOME")

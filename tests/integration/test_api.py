@@ -21,7 +21,7 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 TTL = 120
 
 GOLD_DDL = """
-create schema gold;
+create schema if not exists gold;
 create table gold.dim_influencers (
     platform text, account_id text, username text, followers bigint, posts_count bigint,
     median_engagement_rate numeric, mean_engagement_rate numeric, posts_collected bigint,
@@ -98,7 +98,7 @@ def api(
     db_url: str, redis_url: str | None = None, prefix: str = "analisa:", **settings
 ) -> Iterator[TestClient]:
     config = Settings(
-        database_url=db_url, redis_url=redis_url, api_cache_ttl_seconds=TTL, **settings
+        DATABASE_URL=db_url, REDIS_URL=redis_url, ANALISA_API_CACHE_TTL=TTL, **settings
     )
     with TestClient(create_app(config, redis_prefix=prefix, db_timeout_seconds=1.0)) as client:
         yield client
@@ -391,7 +391,7 @@ def test_unreachable_redis_serves_postgres_and_warns_once(gold_db, caplog):
 def test_concurrent_requests_wait_for_the_bounded_redis_pool(gold_db, redis_url, redis_prefix):
     # Two connections for 40 concurrent requests: they queue instead of failing.
     with (
-        api(gold_db, redis_url, redis_prefix, api_redis_max_connections=2) as client,
+        api(gold_db, redis_url, redis_prefix, ANALISA_API_REDIS_MAX_CONNECTIONS=2) as client,
         ThreadPoolExecutor(max_workers=40) as executor,
     ):
         responses = list(executor.map(lambda _: client.get("/v1/influencers"), range(80)))

@@ -15,7 +15,7 @@ from serving_api.cache import ResponseCache
 
 
 def test_app_builds_and_openapi_lists_endpoints():
-    app = create_app(Settings(database_url="postgresql://nobody@127.0.0.1:1/none"))
+    app = create_app(Settings(DATABASE_URL="postgresql://nobody@127.0.0.1:1/none"))
     spec = app.openapi()
 
     assert spec["info"]["title"] == "Analisa API"

@@ -73,3 +73,15 @@ def test_database_url_helpers():
         "dbname": "postgres",
     }
     assert url_parts("postgresql://a:b%40c@db:6543/analisa")["password"] == "b@c"
+
+
+def test_generic_environment_names_do_not_leak_into_settings(monkeypatch):
+    monkeypatch.setenv("HOME", "/elsewhere")
+    monkeypatch.setenv("ENV", "production")
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    monkeypatch.delenv("ANALISA_HOME", raising=False)
+    monkeypatch.delenv("ANALISA_ENV", raising=False)
+    settings = Settings()
+    assert str(settings.home) == ".analisa"
+    assert settings.env == "development"
+    assert settings.log_level == "INFO"
