@@ -66,7 +66,7 @@ class AudienceSegment(BaseModel):
     segment: str = Field(description="Segment value, e.g. `25-34`, `F`, `BR`, `São Paulo`.")
     share: float | None = Field(description="Share of the audience in this segment, 0-1.")
     followers_in_segment: int | None = Field(
-        description="Estimated followers in this segment (share * followers)."
+        description="Followers in this segment, as the platform reported them."
     )
 
 
