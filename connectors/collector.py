@@ -17,6 +17,7 @@ import psycopg
 from analisa.crypto import TokenVault
 from analisa.settings import Settings
 from connectors.bronze_writer import write_records
+from connectors.http import ApiProblem
 from connectors.rate_budget import RateBudget
 from connectors.records import RawRecord
 from connectors.tasks import CollectionTask, Outcome
@@ -148,6 +149,10 @@ class Collector:
         except _Stop as stop:
             self.stats["malformed"] += fetch.malformed
             return fetch.records, stop.problem
+        except httpx.TransportError as exc:
+            # the network failed, not the platform: keep what arrived, retry the task later
+            self.stats["malformed"] += fetch.malformed
+            return fetch.records, ApiProblem("server", f"network error: {exc!r}")
         self.stats["malformed"] += fetch.malformed
         return fetch.records, None
 
@@ -185,6 +190,10 @@ class Collector:
         except _Stop as stop:
             self.stats["malformed"] += fetch.malformed
             return fetch.records, stop.problem
+        except httpx.TransportError as exc:
+            # the network failed, not the platform: keep what arrived, retry the task later
+            self.stats["malformed"] += fetch.malformed
+            return fetch.records, ApiProblem("server", f"network error: {exc!r}")
         self.stats["malformed"] += fetch.malformed
         return fetch.records, None
 

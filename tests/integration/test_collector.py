@@ -116,3 +116,24 @@ def test_crash_before_commit_is_replayed_and_redelivery_changes_nothing(connecte
         count = conn.execute("select count(*) from bronze.raw_records").fetchone()[0]
     assert count == 2
     assert [(r[1], r[2]) for r in _ledger(url)] == [("done", 2)]
+
+
+def test_network_failure_keeps_what_arrived_and_retries(connected):
+    settings, world, url = connected
+    account = world.accounts("tiktok")[0]
+    # the platform host goes unreachable after the first answer
+    real = httpx.HTTPTransport()
+    calls = {"n": 0}
+
+    class FlakyTransport(httpx.BaseTransport):
+        def handle_request(self, request):
+            calls["n"] += 1
+            if calls["n"] > 1:
+                raise httpx.ConnectError("connection refused")
+            return real.handle_request(request)
+
+    collector = Collector(settings, url, http=httpx.Client(transport=FlakyTransport()))
+    outcome = collector.handle(CollectionTask("tiktok", account.account_id, "run-n"))
+    assert (outcome.kind, outcome.delay_seconds, outcome.records) == ("retry", 30, 1)
+    assert outcome.reason.startswith("server: network error")
+    assert [(r[1], r[2]) for r in _ledger(url)] == [("retry", 1)]
