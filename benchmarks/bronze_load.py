@@ -22,7 +22,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analisa.db import migrate, with_database
+from analisa.core.db import migrate, with_database
 from connectors.bronze_writer import _COLUMNS, _row, ensure_partitions, write_records
 from connectors.records import RawRecord
 

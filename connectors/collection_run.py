@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from analisa.settings import Settings
+from analisa.core.settings import Settings
 from connectors.collector import Collector
 from connectors.queue import ConsumeStats, InProcessQueue, RabbitQueue
 from connectors.rate_budget import RateBudget

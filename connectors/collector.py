@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import httpx
 import psycopg
 
-from analisa.crypto import TokenVault
-from analisa.settings import Settings
+from analisa.core.crypto import TokenVault
+from analisa.core.settings import Settings
 from connectors.bronze_writer import write_records
 from connectors.http import ApiProblem
 from connectors.rate_budget import RateBudget

@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-from connectors.records import RawRecord, utcnow
+from analisa.core.clock import utcnow
+from connectors.records import RawRecord
 
 # Query parameters that carry credentials; they never reach a record.
 SECRET_PARAMS = frozenset(

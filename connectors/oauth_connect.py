@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from analisa.settings import Settings
+from analisa.core.settings import Settings
 from connectors.tokens import AuthorizationRequest, OAuthError, TokenSet
 
 

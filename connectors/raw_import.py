@@ -16,8 +16,9 @@ from pathlib import Path
 
 import psycopg
 
+from analisa.core import catalog
 from connectors.bronze_writer import write_records
-from connectors.records import PER_OBJECT_ENDPOINTS, PLATFORM_ENDPOINTS, RawRecord
+from connectors.records import RawRecord
 
 SUFFIXES = (".json", ".jsonl")
 
@@ -58,14 +59,13 @@ def parse_envelope(env: object, source: str) -> RawRecord:
     if not isinstance(env, dict):
         raise EnvelopeError(f"envelope must be a JSON object, got {type(env).__name__}")
     platform = _text(env, "platform")
-    if platform not in PLATFORM_ENDPOINTS:
-        raise EnvelopeError(f"unknown platform {platform!r} (expected instagram or tiktok)")
     endpoint = _text(env, "endpoint")
-    if endpoint not in PLATFORM_ENDPOINTS[platform]:
-        allowed = ", ".join(sorted(PLATFORM_ENDPOINTS[platform]))
-        raise EnvelopeError(f"unknown {platform} endpoint {endpoint!r} (expected one of {allowed})")
+    try:
+        entry = catalog.endpoint(platform, endpoint)
+    except KeyError as exc:
+        raise EnvelopeError(exc.args[0]) from None
     account_id = _text(env, "account_id")
-    object_id = _text(env, "object_id", required=endpoint in PER_OBJECT_ENDPOINTS)
+    object_id = _text(env, "object_id", required=entry.object_id_required)
     round_id = _text(env, "round_id")
     raw_ts = _text(env, "fetched_at")
     try:

@@ -13,17 +13,6 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-PLATFORM_ENDPOINTS: dict[str, frozenset[str]] = {
-    "instagram": frozenset({"user", "media", "media_insights", "user_insights", "media_object"}),
-    "tiktok": frozenset({"user_info", "video_list", "video_query"}),
-}
-# Endpoints whose records are about one post: object_id is that post's id.
-PER_OBJECT_ENDPOINTS = frozenset({"media_insights", "media_object"})
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 @dataclass(frozen=True)
 class RawRecord:

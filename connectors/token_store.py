@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from analisa.crypto import TokenVault
+from analisa.core.crypto import TokenVault
 from connectors.tokens import TokenSet
 
 

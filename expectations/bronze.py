@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import psycopg
 
-from connectors.records import PLATFORM_ENDPOINTS
+from analisa.core import catalog
 from expectations.runner import SuiteResult, frame, validate
 
 COLUMNS_SQL = """
@@ -29,7 +29,7 @@ def suite_for(platform: str, endpoint: str):
         exps = [
             E.ExpectColumnValuesToBeInSet(column="platform", value_set=[platform]),
             E.ExpectColumnValuesToBeInSet(
-                column="endpoint", value_set=sorted(PLATFORM_ENDPOINTS[platform])
+                column="endpoint", value_set=sorted(catalog.endpoint_names(platform))
             ),
             E.ExpectColumnValuesToNotBeNull(column="account_id"),
             E.ExpectColumnValuesToNotBeNull(column="round_id"),
@@ -38,7 +38,7 @@ def suite_for(platform: str, endpoint: str):
             E.ExpectColumnValuesToBeInSet(column="has_body", value_set=[True]),
             E.ExpectColumnValuesToBeUnique(column="record_hash"),
         ]
-        if endpoint in ("media_insights", "media_object"):
+        if catalog.endpoint(platform, endpoint).object_id_required:
             exps.append(E.ExpectColumnValuesToNotBeNull(column="object_id"))
         return exps
 

@@ -11,9 +11,9 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from analisa.db import resolve_database_url
-from analisa.gold_version import DEFAULT_PREFIX
-from analisa.settings import Settings, get_settings
+from analisa.core.db import resolve_database_url
+from analisa.core.gold_version import DEFAULT_PREFIX
+from analisa.core.settings import Settings, get_settings
 from serving_api.cache import ResponseCache, redis_client
 from serving_api.gold import DatabaseUnavailableError, GoldNotBuiltError, GoldReader, open_pool
 from serving_api.routers import health, influencers

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from analisa.gold_version import DEFAULT_PREFIX, read_gold_version
+from analisa.core.gold_version import DEFAULT_PREFIX, read_gold_version
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from analisa.settings import Settings
+from analisa.core.settings import Settings
 from serving_api.cache import ResponseCache
 from serving_api.gold import GoldReader
 

@@ -13,7 +13,7 @@ import uuid
 import psycopg
 import pytest
 
-from analisa.db import migrate, with_database
+from analisa.core.db import migrate, with_database
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/0"

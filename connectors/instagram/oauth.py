@@ -16,7 +16,7 @@ import httpx
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from connectors.records import utcnow
+from analisa.core.clock import utcnow
 from connectors.tokens import AuthorizationRequest, OAuthError, TokenSet
 
 PLATFORM = "instagram"
@@ -51,7 +51,7 @@ class InstagramOAuth:
 
     @classmethod
     def from_settings(cls, settings: Any, http: httpx.Client, **kwargs: Any) -> InstagramOAuth:
-        """From analisa.settings.Settings."""
+        """From analisa.core.settings.Settings."""
         return cls(
             http,
             authorize_url=settings.instagram_authorize_url,

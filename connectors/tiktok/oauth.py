@@ -15,7 +15,7 @@ import httpx
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from connectors.records import utcnow
+from analisa.core.clock import utcnow
 from connectors.tokens import AuthorizationRequest, OAuthError, TokenSet
 
 PLATFORM = "tiktok"
@@ -46,7 +46,7 @@ class TikTokOAuth:
 
     @classmethod
     def from_settings(cls, settings: Any, http: httpx.Client, **kwargs: Any) -> TikTokOAuth:
-        """From analisa.settings.Settings."""
+        """From analisa.core.settings.Settings."""
         return cls(
             http,
             authorize_url=settings.tiktok_authorize_url,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from analisa.db import dbt_environment, resolve_database_url
-from analisa.settings import Settings
+from analisa.core.db import dbt_environment, resolve_database_url
+from analisa.core.settings import Settings
 
 
 class AnalisaResource(dg.ConfigurableResource):

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from analisa.settings import get_settings
+from analisa.core.settings import get_settings
 
 
 @pytest.fixture

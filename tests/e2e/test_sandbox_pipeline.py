@@ -12,16 +12,16 @@ import pyarrow.parquet as pq
 import pytest
 import redis
 
-from analisa.crypto import TokenVault
-from analisa.gold_version import read_gold_version
-from analisa.settings import get_settings
-from connectors.sandbox.connect import connect_sandbox_accounts
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.world import SandboxConfig
+from analisa.cli.sandbox_accounts import connect_sandbox_accounts
+from analisa.core.crypto import TokenVault
+from analisa.core.gold_version import read_gold_version
+from analisa.core.settings import get_settings
 from connectors.token_store import save_token
 from orchestration.defs.collection.assets import BRONZE_KEYS
 from orchestration.lib.resources import AnalisaResource
 from orchestration.run import run_job
+from sandbox.server import SandboxServer
+from sandbox.world import SandboxConfig
 
 Q = Decimal("0.0001")
 

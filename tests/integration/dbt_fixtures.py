@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analisa.db import dbt_environment
+from analisa.core.db import dbt_environment
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 

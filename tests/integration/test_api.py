@@ -12,8 +12,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from analisa.gold_version import bump_gold_version, read_gold_version
-from analisa.settings import Settings
+from analisa.core.gold_version import bump_gold_version, read_gold_version
+from analisa.core.settings import Settings
 from serving_api.app import create_app
 from serving_api.gold import GOLD_NOT_BUILT
 

@@ -13,17 +13,28 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from analisa.settings import Settings
+from analisa.cli.sandbox_accounts import connect_sandbox_accounts
+from analisa.core.settings import Settings
 from connectors.instagram import InstagramClient, InstagramOAuth
 from connectors.instagram import classify as ig_classify
-from connectors.sandbox import SandboxConfig, SandboxServer
-from connectors.sandbox.connect import authorize_code, connect_sandbox_accounts
-from connectors.sandbox.world import InstagramMedia, TikTokVideo
+from connectors.oauth_connect import code_from_redirect
 from connectors.tiktok import TikTokClient, TikTokOAuth
 from connectors.tiktok import classify as tt_classify
 from connectors.tokens import OAuthError
+from sandbox import SandboxConfig, SandboxServer
+from sandbox.consent import approve
+from sandbox.world import InstagramMedia, TikTokVideo
 
 VERSION = "v23.0"
+
+
+def authorize_code(http, request, redirect_uri, login_as, platform="sandbox") -> str:
+    """Approve the consent page as `login_as`; the code of the redirect, its state checked."""
+    location = approve(http, request.url, login_as)
+    assert location.split("?")[0].split("#")[0] == redirect_uri.split("?")[0]
+    return code_from_redirect(platform, request, location)
+
+
 SMALL = SandboxConfig(influencers_per_platform=3, posts_per_influencer=23)
 
 

@@ -7,17 +7,17 @@ import psycopg
 import pytest
 
 import connectors.collector as collector_module
-from analisa.crypto import TokenVault
-from analisa.settings import Settings
+from analisa.cli.sandbox_accounts import connect_sandbox_accounts
+from analisa.core.crypto import TokenVault
+from analisa.core.settings import Settings
 from connectors.collection_run import run_collection
 from connectors.collector import Collector
 from connectors.queue import InProcessQueue
 from connectors.rate_budget import RateBudget
-from connectors.sandbox.connect import connect_sandbox_accounts
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.world import SandboxConfig
 from connectors.tasks import CollectionTask
 from connectors.token_store import save_token
+from sandbox.server import SandboxServer
+from sandbox.world import SandboxConfig
 
 
 class FakeClock:

@@ -4,13 +4,13 @@ import httpx
 import psycopg
 import pytest
 
-from analisa.crypto import TokenVault
-from analisa.settings import Settings
+from analisa.core.crypto import TokenVault
+from analisa.core.settings import Settings
 from connectors.oauth_connect import code_from_redirect, connect_account
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.world import SandboxConfig
 from connectors.token_store import load_token, save_token
 from connectors.tokens import AuthorizationRequest, OAuthError
+from sandbox.server import SandboxServer
+from sandbox.world import SandboxConfig
 
 
 def test_code_from_redirect_checks_state_and_errors():

@@ -9,7 +9,7 @@ import pytest
 import redis
 from pydantic import BaseModel
 
-from analisa.settings import Settings
+from analisa.core.settings import Settings
 from serving_api.app import create_app
 from serving_api.cache import ResponseCache
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.sandbox.instagram_api import (
+from sandbox.instagram_api import (
     FieldSpec,
     FieldSyntaxError,
     decode_cursor,
     encode_cursor,
     parse_fields,
 )
-from connectors.sandbox.world import SandboxWorld
+from sandbox.world import SandboxWorld
 
 
 def test_plain_fields():

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.sandbox.world import (
+from sandbox.world import (
     AGE_BANDS,
     GENDERS,
     InstagramMedia,

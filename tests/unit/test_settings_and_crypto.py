@@ -1,8 +1,8 @@
 import pytest
 
-from analisa.crypto import TokenVault, VaultError, new_vault_key, pseudonymise
-from analisa.db import normalize_url, sqlalchemy_url, url_parts, with_database
-from analisa.settings import Settings
+from analisa.core.crypto import TokenVault, VaultError, new_vault_key, pseudonymise
+from analisa.core.db import normalize_url, sqlalchemy_url, url_parts, with_database
+from analisa.core.settings import Settings
 
 
 def test_production_refuses_development_secrets_and_missing_services(monkeypatch):

@@ -8,14 +8,13 @@ the queue. With `collect: false` they only report what bronze already holds, whi
 import dagster as dg
 import psycopg
 
+from analisa.core import catalog
 from connectors.collection_run import run_collection
-from connectors.records import PLATFORM_ENDPOINTS
 from orchestration.lib.resources import AnalisaResource
 
 BRONZE_KEYS: dict[tuple[str, str], dg.AssetKey] = {
-    (platform, endpoint): dg.AssetKey(["bronze", f"{platform}_{endpoint}"])
-    for platform, endpoints in sorted(PLATFORM_ENDPOINTS.items())
-    for endpoint in sorted(endpoints)
+    (e.platform, e.name): dg.AssetKey(["bronze", e.view])
+    for e in sorted(catalog.ENDPOINTS, key=lambda e: e.view)
 }
 
 

@@ -62,7 +62,7 @@ def gold_cache_version(analisa: AnalisaResource) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata={"redis": "not configured"})
     import redis
 
-    from analisa.gold_version import bump_gold_version
+    from analisa.core.gold_version import bump_gold_version
 
     client = redis.Redis.from_url(settings.redis_url)
     try:

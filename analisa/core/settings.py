@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = Field("development", alias="ANALISA_ENV")
     home: Path = Field(Path(".analisa"), alias="ANALISA_HOME")
 
-    # Services: unset means the embedded/in-process default (see analisa.db, connectors.queue).
+    # Services: unset means the embedded/in-process default (see analisa.core.db, connectors.queue).
     database_url: str | None = Field(None, alias="DATABASE_URL")
     redis_url: str | None = Field(None, alias="REDIS_URL")
     amqp_url: str | None = Field(None, alias="AMQP_URL")

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import psycopg
 
-from analisa.settings import Settings, get_settings
+from analisa.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
 
 
 def _migration_files() -> list[tuple[str, str]]:
-    folder = resources.files("analisa") / "migrations"
+    folder = resources.files("analisa.core") / "migrations"
     files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
     return [(p.name, p.read_text(encoding="utf-8")) for p in files]
 

@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from connectors.sandbox.auth import TIKTOK_SCOPES, AuthFailure, TokenGrant
-from connectors.sandbox.replies import Reply, add_query, bearer, json_reply
-from connectors.sandbox.world import Account, SandboxWorld, TikTokVideo
+from sandbox.auth import TIKTOK_SCOPES, AuthFailure, TokenGrant
+from sandbox.replies import Reply, add_query, bearer, json_reply
+from sandbox.world import Account, SandboxWorld, TikTokVideo
 
 MINUTE = timedelta(minutes=1)
 MAX_VIDEOS = 20

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
-from connectors.sandbox.auth import AuthStore
-from connectors.sandbox.limits import SlidingWindows
+from sandbox.auth import AuthStore
+from sandbox.limits import SlidingWindows
 
 PLATFORMS = ("instagram", "tiktok")
 FAULT_ENDPOINTS: dict[str, frozenset[str]] = {

@@ -4,7 +4,7 @@ The platforms are unreachable from tests and need credentials; this sandbox foll
 documented contracts so the connectors and the whole pipeline can run end to end.
 """
 
-from connectors.sandbox.server import SandboxServer
-from connectors.sandbox.world import SandboxConfig, SandboxWorld
+from sandbox.server import SandboxServer
+from sandbox.world import SandboxConfig, SandboxWorld
 
 __all__ = ["SandboxConfig", "SandboxServer", "SandboxWorld"]

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from connectors.sandbox.auth import INSTAGRAM_REFRESH_MIN_AGE, INSTAGRAM_SCOPES, AuthFailure
-from connectors.sandbox.replies import Reply, add_query, bearer, json_reply, without_query
-from connectors.sandbox.world import (
+from sandbox.auth import INSTAGRAM_REFRESH_MIN_AGE, INSTAGRAM_SCOPES, AuthFailure
+from sandbox.replies import Reply, add_query, bearer, json_reply, without_query
+from sandbox.world import (
     BREAKDOWNS,
     Account,
     InstagramMedia,

@@ -9,8 +9,8 @@ import time
 import httpx
 import uvicorn
 
-from connectors.sandbox.app import create_app
-from connectors.sandbox.world import SandboxConfig, SandboxWorld
+from sandbox.app import create_app
+from sandbox.world import SandboxConfig, SandboxWorld
 
 _STARTUP_TIMEOUT = 10.0
 

@@ -1,4 +1,4 @@
-"""Run the platform sandbox in the foreground: `python -m connectors.sandbox --port 8765`."""
+"""Run the platform sandbox in the foreground: `python -m sandbox --port 8765`."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import logging
 
 import uvicorn
 
-from connectors.sandbox.app import create_app
-from connectors.sandbox.world import SandboxConfig, SandboxWorld
+from sandbox.app import create_app
+from sandbox.world import SandboxConfig, SandboxWorld
 
-log = logging.getLogger("connectors.sandbox")
+log = logging.getLogger("sandbox")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m connectors.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--influencers", type=int, default=5, help="influencers per platform")
     parser.add_argument("--posts", type=int, default=40, help="posts per influencer")

@@ -12,10 +12,10 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
 
-from connectors.sandbox.instagram_api import InstagramApi
-from connectors.sandbox.replies import Reply
-from connectors.sandbox.tiktok_api import TikTokApi
-from connectors.sandbox.world import SandboxWorld
+from sandbox.instagram_api import InstagramApi
+from sandbox.replies import Reply
+from sandbox.tiktok_api import TikTokApi
+from sandbox.world import SandboxWorld
 
 
 def _response(reply: Reply) -> Response:

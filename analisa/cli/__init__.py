@@ -16,9 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from analisa.db import migrate, resolve_database_url
-from analisa.logging import configure_logging
-from analisa.settings import Settings, get_settings
+from analisa.core.db import migrate, resolve_database_url
+from analisa.core.logging import configure_logging
+from analisa.core.settings import Settings, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=False)
@@ -148,9 +148,9 @@ def demo(
 ) -> None:
     """Start the platform sandbox, connect and collect every influencer, build silver and gold
     behind their gates, export, and print a summary."""
-    from connectors.sandbox.connect import connect_sandbox_accounts
-    from connectors.sandbox.server import SandboxServer
-    from connectors.sandbox.world import SandboxConfig
+    from analisa.cli.sandbox_accounts import connect_sandbox_accounts
+    from sandbox.server import SandboxServer
+    from sandbox.world import SandboxConfig
 
     settings, url = _setup()
     config = SandboxConfig(
@@ -164,7 +164,7 @@ def demo(
         import httpx
         import psycopg
 
-        from analisa.crypto import TokenVault
+        from analisa.core.crypto import TokenVault
         from connectors.token_store import save_token
 
         with (
@@ -271,7 +271,7 @@ def connect(
     import httpx
     import psycopg
 
-    from analisa.crypto import TokenVault
+    from analisa.core.crypto import TokenVault
     from connectors.oauth_connect import connect_account
     from connectors.token_store import save_token
     from connectors.tokens import OAuthError
@@ -355,8 +355,8 @@ def sandbox(
     """Run the Instagram/TikTok sandbox in the foreground."""
     import uvicorn
 
-    from connectors.sandbox.app import create_app
-    from connectors.sandbox.world import SandboxConfig, SandboxWorld
+    from sandbox.app import create_app
+    from sandbox.world import SandboxConfig, SandboxWorld
 
     world = SandboxWorld(
         SandboxConfig(seed=seed, influencers_per_platform=influencers, posts_per_influencer=posts)
