@@ -13,19 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from analisa.core.settings import Settings
+from connectors.platform import OAuthFlow
+from connectors.registry import connector
 from connectors.tokens import AuthorizationRequest, OAuthError, TokenSet
 
 
-def _oauth(settings: Settings, http: httpx.Client, platform: str):
-    if platform == "instagram":
-        from connectors.instagram.oauth import InstagramOAuth
-
-        return InstagramOAuth.from_settings(settings, http)
-    if platform == "tiktok":
-        from connectors.tiktok.oauth import TikTokOAuth
-
-        return TikTokOAuth.from_settings(settings, http)
-    raise ValueError(f"unknown platform {platform!r} (expected instagram or tiktok)")
+def _oauth(settings: Settings, http: httpx.Client, platform: str) -> OAuthFlow:
+    return connector(platform).oauth(settings, http)
 
 
 def start(settings: Settings, http: httpx.Client, platform: str) -> AuthorizationRequest:
@@ -55,9 +49,7 @@ def finish(
 ) -> TokenSet:
     oauth = _oauth(settings, http, platform)
     code = code_from_redirect(platform, request, redirected_to)
-    if platform == "instagram":
-        return oauth.connect(code, request.code_verifier)  # long-lived token (60 days)
-    return oauth.exchange_code(code, request.code_verifier)
+    return oauth.connect(code, request.code_verifier)
 
 
 def connect_account(

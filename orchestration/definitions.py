@@ -1,12 +1,14 @@
-"""Dagster entry point (workspace.yaml): the thin root that gathers every domain's definitions."""
+"""Dagster entry point (workspace.yaml): the thin root that gathers every domain's definitions.
+
+Importing this module runs nothing: `defs` is a `@dg.definitions` function that Dagster calls
+when it loads the code location, and only then is the dbt manifest read."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from orchestration.defs.collection.assets import bronze
-from orchestration.defs.dbt.assets import dbt_gold, dbt_silver
-from orchestration.defs.dbt.resources import dbt_resource
+from orchestration.defs.dbt.assets import layer_assets
 from orchestration.defs.exports.assets import gold_cache_version, gold_parquet
 from orchestration.defs.quality.checks import (
     bronze_gate,
@@ -16,7 +18,6 @@ from orchestration.defs.quality.checks import (
 )
 from orchestration.lib.resources import AnalisaResource
 
-ASSETS = [bronze, dbt_silver, dbt_gold, gold_parquet, gold_cache_version]
 CHECKS = [bronze_gate, malformed_responses, silver_gate, gold_gate]
 
 collect_and_build = dg.define_asset_job(
@@ -40,13 +41,16 @@ collect_every_6_hours = dg.ScheduleDefinition(
 
 def build_definitions(analisa: AnalisaResource | None = None) -> dg.Definitions:
     """The definitions with their resources; tests pass an AnalisaResource with own prefixes."""
+    dbt_silver, dbt_gold = layer_assets()
     return dg.Definitions(
-        assets=ASSETS,
+        assets=[bronze, dbt_silver, dbt_gold, gold_parquet, gold_cache_version],
         asset_checks=CHECKS,
         jobs=[collect_and_build, build_from_bronze],
         schedules=[collect_every_6_hours],
-        resources={"analisa": analisa or AnalisaResource(), "dbt": dbt_resource()},
+        resources={"analisa": analisa or AnalisaResource()},
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

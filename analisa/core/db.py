@@ -7,6 +7,8 @@ but Python; it is a development default only, refused in production by the setti
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from importlib import resources
@@ -14,7 +16,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 import psycopg
+from psycopg import sql
 
+from analisa.core import catalog
 from analisa.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -118,9 +122,53 @@ def migrate(url: str) -> list[str]:
                     conn.execute(sql)
                     conn.execute("insert into ops.schema_migrations (name) values (%s)", (name,))
                 applied_now.append(name)
+            apply_catalog(conn)
         finally:
             conn.execute("select pg_advisory_unlock(7419001)")
     return applied_now
+
+
+def _catalog_fingerprint() -> str:
+    entries = [[e.platform, e.name] for e in catalog.ENDPOINTS]
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
+
+
+def apply_catalog(conn: psycopg.Connection) -> bool:
+    """Make bronze follow the catalog: one view per endpoint, platforms checked on insert.
+
+    Runs after the migrations; does nothing when this catalog was applied already. Returns
+    whether it changed anything.
+    """
+    conn.execute(
+        "create table if not exists ops.catalog_applied ("
+        " fingerprint text primary key, applied_at timestamptz not null default now())"
+    )
+    fingerprint = _catalog_fingerprint()
+    if conn.execute(
+        "select 1 from ops.catalog_applied where fingerprint = %s", (fingerprint,)
+    ).fetchone():
+        return False
+    with conn.transaction():
+        for entry in catalog.ENDPOINTS:
+            conn.execute(
+                sql.SQL(
+                    "create or replace view bronze.{} as select * from bronze.raw_records "
+                    "where platform = {} and endpoint = {}"
+                ).format(
+                    sql.Identifier(entry.view), sql.Literal(entry.platform), sql.Literal(entry.name)
+                )
+            )
+        conn.execute(
+            "alter table bronze.raw_records drop constraint if exists raw_records_platform_check"
+        )
+        conn.execute(
+            sql.SQL(
+                "alter table bronze.raw_records add constraint raw_records_platform_check "
+                "check (platform in ({}))"
+            ).format(sql.SQL(", ").join(sql.Literal(p) for p in catalog.PLATFORMS))
+        )
+        conn.execute("insert into ops.catalog_applied (fingerprint) values (%s)", (fingerprint,))
+    return True
 
 
 @contextlib.contextmanager

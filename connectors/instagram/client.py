@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from analisa.core.catalog import AUDIENCE_BREAKDOWNS
 from connectors.http import fetch_record
 from connectors.instagram.errors import classify
 from connectors.records import RawRecord
@@ -26,7 +27,6 @@ MEDIA_METRICS: dict[str, str] = {
     "VIDEO": DEFAULT_MEDIA_METRICS,
     "CAROUSEL_ALBUM": DEFAULT_MEDIA_METRICS,
 }
-BREAKDOWNS = ("age", "gender", "country", "city", "age,gender")
 BUSINESS_DISCOVERY_FIELDS = (
     "username,name,followers_count,follows_count,media_count,"
     "media{id,timestamp,like_count,comments_count,media_type,media_product_type,caption,permalink}"
@@ -110,8 +110,9 @@ class InstagramClient:
 
     def audience(self, breakdown: str) -> RawRecord:
         """Follower demographics for one breakdown (empty results below 100 followers)."""
-        if breakdown not in BREAKDOWNS:
-            raise ValueError(f"breakdown must be one of {BREAKDOWNS}, not {breakdown!r}")
+        if breakdown not in AUDIENCE_BREAKDOWNS:
+            known = ", ".join(AUDIENCE_BREAKDOWNS)
+            raise ValueError(f"breakdown must be one of {known}, not {breakdown!r}")
         params = {
             "metric": "follower_demographics",
             "period": "lifetime",

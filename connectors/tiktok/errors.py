@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from connectors.http import ApiProblem
@@ -26,8 +27,11 @@ def _expected_shape(endpoint: str, data: Any) -> bool:
     return True
 
 
-def classify(record: RawRecord) -> ApiProblem | None:
-    """None when the record is a usable answer, else what went wrong."""
+def classify(record: RawRecord, headers: Mapping[str, str] | None = None) -> ApiProblem | None:
+    """None when the record is a usable answer, else what went wrong.
+
+    `headers` are accepted for the common classifier signature; TikTok's answer says it all.
+    """
     body = record.body
     error = body.get("error") if isinstance(body, dict) else None
     code = error.get("code") if isinstance(error, dict) else None

@@ -85,6 +85,10 @@ class TikTokOAuth:
             form["code_verifier"] = code_verifier
         return self._token(form)
 
+    def connect(self, code: str, code_verifier: str | None = None) -> TokenSet:
+        """Code to tokens: what the callback of the connect flow does."""
+        return self.exchange_code(code, code_verifier)
+
     def refresh(self, token: TokenSet) -> TokenSet:
         """New tokens; the refresh token may rotate, so always store the returned one."""
         if not token.refresh_token:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from analisa.core.db import dbt_environment, resolve_database_url
+from analisa.core.db import resolve_database_url
 from analisa.core.settings import Settings
 
 
@@ -20,6 +20,3 @@ class AnalisaResource(dg.ConfigurableResource):
 
     def database_url(self) -> str:
         return resolve_database_url(self.settings())
-
-    def dbt_env(self) -> dict[str, str]:
-        return dbt_environment(self.database_url())

@@ -75,6 +75,20 @@ def test_sandbox_to_gold_through_rabbitmq_and_redis(services, queue_prefix, monk
         }
 
         world.advance()  # a day later: growth, one deletion and one new post per influencer
+        second = run_job("collect_and_build", analisa=analisa, collect=True)
+        assert second.success, second.errors + second.failed_checks
+        with psycopg.connect(db_url) as conn:
+            to_probe = {
+                (r[0], r[1])
+                for r in conn.execute("select platform, post_id from silver.int_posts_to_probe")
+            }
+        # that round's complete listings no longer hold the deleted posts: silver asks for a
+        # probe of exactly those, the next round makes it, and gold then flags them
+        assert to_probe == {
+            (p, post_id)
+            for p in ("instagram", "tiktok")
+            for post_id in world.deleted_post_ids(p) & seen_round1[p]
+        }
         final = run_job("collect_and_build", analisa=analisa, collect=True)
         assert final.success, final.errors + final.failed_checks
         assert "exports/gold_parquet" in final.materialized

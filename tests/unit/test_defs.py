@@ -3,7 +3,7 @@ dbt sources, the API or a schedule that refers to it."""
 
 import dagster as dg
 
-from orchestration.definitions import defs
+from orchestration.definitions import build_definitions
 from orchestration.defs.dbt.assets import build_args
 
 EXPECTED_ASSETS = {
@@ -21,6 +21,9 @@ EXPECTED_ASSETS = {
     "exports/gold_parquet",
     "serving/gold_cache_version",
 }
+
+
+defs = build_definitions()
 
 
 def _graph():

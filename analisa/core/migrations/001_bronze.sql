@@ -5,7 +5,7 @@ create table if not exists bronze.raw_records (
     record_id     bigint generated always as identity,
     record_hash   text        not null,  -- sha256 of the whole envelope: the dedup key
     content_hash  text        not null,  -- sha256 of the body as received
-    platform      text        not null check (platform in ('instagram', 'tiktok')),
+    platform      text        not null,  -- checked against the catalog (analisa.core.db.apply_catalog)
     endpoint      text        not null,
     account_id    text        not null,
     object_id     text,
@@ -50,23 +50,8 @@ create table if not exists bronze.rejected_envelopes (
     unique (source_file, line_no, raw_hash)
 );
 
--- Per-endpoint views: the dbt sources and the Dagster bronze assets.
-create or replace view bronze.instagram_user as
-    select * from bronze.raw_records where platform = 'instagram' and endpoint = 'user';
-create or replace view bronze.instagram_media as
-    select * from bronze.raw_records where platform = 'instagram' and endpoint = 'media';
-create or replace view bronze.instagram_media_insights as
-    select * from bronze.raw_records where platform = 'instagram' and endpoint = 'media_insights';
-create or replace view bronze.instagram_user_insights as
-    select * from bronze.raw_records where platform = 'instagram' and endpoint = 'user_insights';
-create or replace view bronze.instagram_media_object as
-    select * from bronze.raw_records where platform = 'instagram' and endpoint = 'media_object';
-create or replace view bronze.tiktok_user_info as
-    select * from bronze.raw_records where platform = 'tiktok' and endpoint = 'user_info';
-create or replace view bronze.tiktok_video_list as
-    select * from bronze.raw_records where platform = 'tiktok' and endpoint = 'video_list';
-create or replace view bronze.tiktok_video_query as
-    select * from bronze.raw_records where platform = 'tiktok' and endpoint = 'video_query';
+-- Per-endpoint views (the dbt sources and the Dagster bronze assets) are made from the catalog
+-- after the migrations: analisa.core.db.apply_catalog.
 
 -- Operational state: tracked accounts and their OAuth tokens (AES-256-GCM ciphertext only).
 create schema if not exists ops;

@@ -7,11 +7,14 @@ with
 
 bronze as (
 
-    {% set views = [
-        'instagram_user', 'instagram_media', 'instagram_media_insights', 'instagram_user_insights',
-        'instagram_media_object', 'tiktok_user_info', 'tiktok_video_list', 'tiktok_video_query'
-    ] %}
-    {% for view in views %}
+    {#- every bronze source (one per catalog endpoint, _bronze__sources.yml), never a list of our own -#}
+    {% set views = [] %}
+    {% if execute %}
+        {% for node in graph.sources.values() if node.source_name == 'bronze' %}
+            {% do views.append(node.name) %}
+        {% endfor %}
+    {% endif %}
+    {% for view in views | sort %}
     select
         record_id,
         record_hash,

@@ -1,12 +1,15 @@
 """dbt models as assets, split by layer so the silver gate can run between silver and gold:
-a blocking check stops later steps, not the rest of the step it follows."""
+a blocking check stops later steps, not the rest of the step it follows.
 
-import os
+Nothing here runs at import: `layer_assets` is called when the definitions are built, which is
+when the dbt manifest is read (and made, if missing)."""
+
+from functools import cache
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import dbt_assets
 
-from orchestration.defs.dbt.resources import analisa_dbt_project
+from orchestration.defs.dbt.resources import analisa_dbt_project, dbt_cli
 from orchestration.lib.resources import AnalisaResource
 from orchestration.lib.translator import AnalisaTranslator
 
@@ -19,30 +22,31 @@ def build_args(full_refresh: bool = False) -> list[str]:
     return ["build", *(["--full-refresh"] if full_refresh else [])]
 
 
-def _run_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, analisa: AnalisaResource):
-    # profiles.yml reads the connection from these; the subprocess inherits os.environ
-    os.environ.update(analisa.dbt_env())
-    yield from dbt.cli(build_args(), context=context).stream()
+class DbtBuildConfig(dg.Config):
+    full_refresh: bool = False
+    """Rebuild incremental models from all of bronze instead of their new rows only."""
 
 
-_project = analisa_dbt_project()
-
-
-def _layer_assets(select: str, name: str):
-    """One @dbt_assets op per layer (same translator, same command)."""
+def _layer(select: str, name: str):
+    project = analisa_dbt_project()
 
     @dbt_assets(
-        manifest=_project.manifest_path,
-        project=_project,
+        manifest=project.manifest_path,
+        project=project,
         select=select,
         name=name,
         dagster_dbt_translator=AnalisaTranslator(),
     )
-    def _assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, analisa: AnalisaResource):
-        yield from _run_dbt(context, dbt, analisa)
+    def _assets(
+        context: dg.AssetExecutionContext, config: DbtBuildConfig, analisa: AnalisaResource
+    ):
+        with dbt_cli(project, analisa.database_url()) as dbt:
+            yield from dbt.cli(build_args(config.full_refresh), context=context).stream()
 
     return _assets
 
 
-dbt_silver = _layer_assets(SILVER_SELECT, "dbt_silver")
-dbt_gold = _layer_assets(GOLD_SELECT, "dbt_gold")
+@cache
+def layer_assets() -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+    """(silver, gold): one @dbt_assets op per layer, same translator, same command."""
+    return _layer(SILVER_SELECT, "dbt_silver"), _layer(GOLD_SELECT, "dbt_gold")

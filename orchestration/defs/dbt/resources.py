@@ -1,16 +1,25 @@
-"""The one DbtProject and DbtCliResource. The manifest is made here when it is missing or older
-than the project's files: `prepare_if_dev()` only does that under `dagster dev`, and the CLI and
-tests load these definitions without it."""
+"""The one DbtProject, and the dbt CLI of a run. The manifest is made here when it is missing or
+older than the project's files: `prepare_if_dev()` only does that under `dagster dev`, and the
+CLI and tests load these definitions without it.
+
+A run's dbt reaches the database through a profile written for that run in a private temporary
+folder (removed afterwards), never through variables written into this process's environment."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
+import yaml
 from dagster_dbt import DbtCliResource, DbtProject
+
+from analisa.core.db import url_parts
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -63,8 +72,29 @@ def analisa_dbt_project() -> DbtProject:
     return DbtProject(project_dir=project_dir, profiles_dir=project_dir)
 
 
-def dbt_resource() -> DbtCliResource:
-    project = analisa_dbt_project()
-    return DbtCliResource(
-        project_dir=project, profiles_dir=str(project.profiles_dir), dbt_executable=dbt_executable()
-    )
+def profiles_yml(url: str, threads: int = 2) -> str:
+    """A dbt profile for the database at `url` (host may be a Unix socket directory)."""
+    parts = url_parts(url)
+    output = {
+        "type": "postgres",
+        "host": parts["host"],
+        "port": int(parts["port"]),
+        "user": parts["user"],
+        "password": parts["password"],
+        "dbname": parts["dbname"],
+        "schema": "analytics",
+        "threads": threads,
+    }
+    return yaml.safe_dump({"analisa": {"target": "run", "outputs": {"run": output}}})
+
+
+@contextlib.contextmanager
+def dbt_cli(project: DbtProject, url: str) -> Iterator[DbtCliResource]:
+    """The dbt CLI for one run against `url`; its profile lives only as long as the run."""
+    with tempfile.TemporaryDirectory(prefix="analisa-dbt-") as folder:
+        profile = Path(folder) / "profiles.yml"
+        profile.touch(mode=0o600)
+        profile.write_text(profiles_yml(url), encoding="utf-8")
+        yield DbtCliResource(
+            project_dir=project, profiles_dir=folder, dbt_executable=dbt_executable()
+        )

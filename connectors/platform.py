@@ -1,0 +1,50 @@
+"""The surface every platform package offers, so nothing outside it branches on a platform name.
+
+A platform package (`connectors/instagram`, `connectors/tiktok`) exposes one `CONNECTOR`: its
+OAuth flow, how to read its answers (classify) and its collection routine. The registry
+(`connectors.registry`) finds them by name; the collector, the connect flow and the token
+refresh only ever talk to this surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import httpx
+
+    from analisa.core.settings import Settings
+    from connectors.http import ApiProblem
+    from connectors.records import RawRecord
+    from connectors.rounds import RoundSession
+    from connectors.tokens import AuthorizationRequest, TokenSet
+
+
+class OAuthFlow(Protocol):
+    """What the connect flow and the token refresh need of a platform's OAuth."""
+
+    def authorization_request(self, state: str | None = None) -> AuthorizationRequest: ...
+
+    def connect(self, code: str, code_verifier: str | None = None) -> TokenSet:
+        """The authorization code → the token set we keep (Instagram: long-lived)."""
+        ...
+
+    def refresh(self, token: TokenSet) -> TokenSet: ...
+
+
+Classifier = Callable[["RawRecord", "Mapping[str, str] | None"], "ApiProblem | None"]
+
+
+@dataclass(frozen=True)
+class PlatformConnector:
+    platform: str
+    oauth: Callable[[Settings, httpx.Client], OAuthFlow]
+    """The platform's OAuth flow configured from the settings."""
+    classify: Classifier
+    """None when a record is a usable answer, else the problem, in the common words."""
+    collect: Callable[[RoundSession], None]
+    """One account's collection round: every call goes through the session (see rounds.py)."""
+    app_configured: Callable[[Settings], bool]
+    """Whether the settings name a real platform app (not the development placeholders)."""
