@@ -13,6 +13,7 @@ import httpx
 import psycopg
 
 from analisa.core.crypto import TokenVault
+from analisa.core.logging import log_context
 from analisa.core.settings import Settings
 from connectors.bronze_writer import write_records
 from connectors.http import ApiProblem
@@ -48,6 +49,10 @@ class Collector:
         return self.handle(task)
 
     def handle(self, task: CollectionTask) -> Outcome:
+        with log_context(task_id=task.task_id):
+            return self._handle(task)
+
+    def _handle(self, task: CollectionTask) -> Outcome:
         with psycopg.connect(self.db_url) as conn:
             if _ledger_has(conn, task.task_id):
                 return Outcome.done(reason="already committed (redelivery)")

@@ -13,9 +13,11 @@ from fastapi.responses import JSONResponse
 
 from analisa.core.db import resolve_database_url
 from analisa.core.gold_version import DEFAULT_PREFIX
+from analisa.core.logging import configure_from_settings
 from analisa.core.settings import Settings, get_settings
 from serving_api.cache import ResponseCache, redis_client
 from serving_api.gold import DatabaseUnavailableError, GoldNotBuiltError, GoldReader, open_pool
+from serving_api.request_id import RequestIdMiddleware
 from serving_api.routers import health, influencers
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ def create_app(
     """Build the API. `redis_prefix` namespaces the cache and gold version keys (tests isolate
     with it); the pool and Redis client open in the lifespan, not here."""
     settings = settings or get_settings()
+    configure_from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,6 +82,7 @@ def create_app(
     app.include_router(influencers.router)
     app.add_exception_handler(GoldNotBuiltError, _service_unavailable)
     app.add_exception_handler(DatabaseUnavailableError, _service_unavailable)
+    app.add_middleware(RequestIdMiddleware)
     return app
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from analisa.core.db import resolve_database_url
+from analisa.core.logging import bind_context, configure_from_settings, logging_configured
 from analisa.core.settings import Settings
 
 
@@ -14,6 +15,13 @@ class AnalisaResource(dg.ConfigurableResource):
 
     queue_prefix: str = "analisa"
     redis_prefix: str = "analisa:"
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Every line our code logs during a run carries its run id; a process Dagster started
+        (the UI's runs, a daemon) also gets the project's logging, redaction included."""
+        if not logging_configured():
+            configure_from_settings(self.settings())
+        bind_context(run_id=context.run_id)
 
     def settings(self) -> Settings:
         return Settings()
