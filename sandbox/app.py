@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
 
-from sandbox.instagram_api import InstagramApi
+from sandbox.instagram import InstagramGraph, InstagramOAuth
 from sandbox.replies import Reply
-from sandbox.tiktok_api import TikTokApi
+from sandbox.tiktok import TikTokAnswers, TikTokApi, TikTokOAuth
 from sandbox.world import SandboxWorld
 
 
@@ -38,16 +38,19 @@ async def _form(request: Request) -> dict[str, str]:
 
 def create_app(world: SandboxWorld) -> FastAPI:
     app = FastAPI(title="Analisa platform sandbox", docs_url=None, redoc_url=None, openapi_url=None)
-    instagram = InstagramApi(world)
-    tiktok = TikTokApi(world)
+    instagram_login = InstagramOAuth(world)
+    instagram = InstagramGraph(world, instagram_login)
+    tiktok_answers = TikTokAnswers(world)
+    tiktok_login = TikTokOAuth(world, tiktok_answers)
+    tiktok = TikTokApi(world, tiktok_answers)
 
     @app.get("/instagram/www/oauth/authorize")
     async def instagram_authorize(request: Request) -> Response:
-        return _response(instagram.authorize(dict(request.query_params)))
+        return _response(instagram_login.authorize(dict(request.query_params)))
 
     @app.post("/instagram/api/oauth/access_token")
     async def instagram_code_exchange(request: Request) -> Response:
-        return _response(instagram.code_exchange(await _form(request)))
+        return _response(instagram_login.code_exchange(await _form(request)))
 
     @app.get("/instagram/graph/{path:path}")
     async def instagram_graph(path: str, request: Request) -> Response:
@@ -63,16 +66,16 @@ def create_app(world: SandboxWorld) -> FastAPI:
     async def tiktok_authorize(path: str, request: Request) -> Response:
         if path.strip("/") != "v2/auth/authorize":
             return _control(404, {"error": "not found"})
-        return _response(tiktok.authorize(dict(request.query_params)))
+        return _response(tiktok_login.authorize(dict(request.query_params)))
 
     @app.post("/tiktok/open/v2/oauth/token/")
     async def tiktok_token(request: Request) -> Response:
-        return _response(tiktok.token(await _form(request)))
+        return _response(tiktok_login.token(await _form(request)))
 
     @app.api_route("/tiktok/open/{path:path}", methods=["GET", "POST"])
     async def tiktok_api(path: str, request: Request) -> Response:
         if path.strip("/") == "v2/oauth/token":
-            return _response(tiktok.token(await _form(request)))
+            return _response(tiktok_login.token(await _form(request)))
         reply = tiktok.api(
             request.method,
             path,

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.instagram_api import (
-    FieldSpec,
-    FieldSyntaxError,
-    decode_cursor,
-    encode_cursor,
-    parse_fields,
-)
+from sandbox.instagram.cursors import decode_cursor, encode_cursor
+from sandbox.instagram.fields import FieldSpec, FieldSyntaxError, parse_fields
 from sandbox.world import SandboxWorld
 
 

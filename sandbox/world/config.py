@@ -1,0 +1,33 @@
+"""How big a sandbox world is, how it evolves, and the limits and app credentials it enforces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+@dataclass
+class SandboxConfig:
+    seed: int = 7
+    influencers_per_platform: int = 5
+    posts_per_influencer: int = 40
+    start: datetime = datetime(2026, 11, 1, tzinfo=UTC)
+    deletions_per_advance: int = 1
+    """Posts deleted per influencer at each advance."""
+    new_posts_per_advance: int = 1
+    """Posts published per influencer at each advance."""
+    hidden_likes_fraction: float = 0.15
+    low_follower_accounts: int = 1
+    """Accounts per platform kept below 100 followers (Instagram shows them no demographics)."""
+    instagram_buc_calls_per_hour: int = 100_000
+    """Business Use Case calls per Instagram account per hour before error 80002."""
+    instagram_app_calls_per_hour: int = 100_000
+    """App-level (X-App-Usage) calls per hour before error 4; Business Discovery counts here."""
+    tiktok_requests_per_minute: int = 600
+    """Sliding one-minute window per endpoint per access token."""
+    throttle_fault_minutes: int = 5
+    """estimated_time_to_regain_access reported by an injected Instagram throttle fault."""
+    instagram_client_id: str = "sandbox-instagram-app"
+    instagram_client_secret: str = "sandbox-client-secret"
+    tiktok_client_key: str = "sandbox-tiktok-app"
+    tiktok_client_secret: str = "sandbox-client-secret"
