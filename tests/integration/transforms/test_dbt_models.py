@@ -21,7 +21,7 @@ import pytest
 
 from connectors.bronze_writer import write_records
 from connectors.records import RawRecord
-from tests.integration.dbt_fixtures import dbt_output, run_dbt
+from tests.integration.transforms.dbt_fixtures import dbt_output, run_dbt
 
 IG_A, IG_B, TT = "17841400000000001", "17841400000000002", "-000OcTatiCooks"
 A1, A2, A3, A4 = "17900000000000001", "17900000000000002", "17900000000000003", "17900000000000004"

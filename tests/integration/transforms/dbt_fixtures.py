@@ -10,7 +10,7 @@ from pathlib import Path
 
 from analisa.core.db import dbt_environment
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 
 
 def dbt_executable() -> Path:
