@@ -10,9 +10,10 @@ import base64
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development-only secrets: fixed so a fresh checkout runs; refused in production.
@@ -20,6 +21,39 @@ DEV_VAULT_KEY = base64.b64encode(hashlib.sha256(b"analisa-dev-vault-key").digest
 DEV_PSEUDONYM_KEY = "analisa-dev-pseudonym-key"
 DEV_JWT_SECRET = "analisa-dev-jwt-secret-change-me"
 DEV_CLIENT_SECRET = "sandbox-client-secret"
+
+# Production refuses these fields at their development value (fields checked after `env`, which
+# is declared first so that each check sees it), and requires these services.
+_DEV_SECRETS = {
+    "vault_key": DEV_VAULT_KEY,
+    "pseudonym_key": DEV_PSEUDONYM_KEY,
+    "jwt_secret": DEV_JWT_SECRET,
+    "instagram_client_secret": DEV_CLIENT_SECRET,
+    "tiktok_client_secret": DEV_CLIENT_SECRET,
+}
+_PRODUCTION_SERVICES = ("database_url", "redis_url", "amqp_url")
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be loaded: each problem names its environment variable and never
+    shows a value (pydantic's own message repeats the input, secrets included)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        lines = [f"  {variable}: {problem}" for variable, problem in problems]
+        super().__init__("invalid settings (values not shown):\n" + "\n".join(lines))
+
+    @classmethod
+    def from_validation_error(cls, exc: ValidationError) -> SettingsError:
+        aliases = {name: field.alias or name for name, field in Settings.model_fields.items()}
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False, include_context=False):
+            loc = error["loc"]
+            head = str(loc[0]) if loc else "settings"
+            variable = aliases.get(head, head)
+            rest = "".join(f"[{part}]" for part in loc[1:])
+            problems.append((variable + rest, error["msg"]))
+        return cls(problems)
 
 
 class Settings(BaseSettings):
@@ -73,30 +107,33 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="ANALISA_LOG_LEVEL")
     log_json: bool = Field(False, alias="ANALISA_LOG_JSON")
 
-    @model_validator(mode="after")
-    def _refuse_dev_secrets_in_production(self) -> Settings:
-        if self.env != "production":
-            return self
-        problems = []
-        for name, value, default in [
-            ("ANALISA_VAULT_KEY", self.vault_key, DEV_VAULT_KEY),
-            ("ANALISA_PSEUDONYM_KEY", self.pseudonym_key, DEV_PSEUDONYM_KEY),
-            ("ANALISA_JWT_SECRET", self.jwt_secret, DEV_JWT_SECRET),
-            ("INSTAGRAM_CLIENT_SECRET", self.instagram_client_secret, DEV_CLIENT_SECRET),
-            ("TIKTOK_CLIENT_SECRET", self.tiktok_client_secret, DEV_CLIENT_SECRET),
-        ]:
-            if value.get_secret_value() == default:
-                problems.append(f"{name} is the development default")
-        for name, value in [
-            ("DATABASE_URL", self.database_url),
-            ("REDIS_URL", self.redis_url),
-            ("AMQP_URL", self.amqp_url),
-        ]:
-            if not value:
-                problems.append(f"{name} must be set in production")
-        if problems:
-            raise ValueError("refusing production settings: " + "; ".join(problems))
-        return self
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+            return
+        except ValidationError as exc:
+            error = SettingsError.from_validation_error(exc)
+        # raised outside the except block: no chained ValidationError, whose text shows the values
+        raise error
+
+    @field_validator(*_DEV_SECRETS, mode="after")
+    @classmethod
+    def _refuse_dev_secret_in_production(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if (
+            info.data.get("env") == "production"
+            and value.get_secret_value() == _DEV_SECRETS[info.field_name]
+        ):
+            raise PydanticCustomError(
+                "development_default", "is the development default, refused in production"
+            )
+        return value
+
+    @field_validator(*_PRODUCTION_SERVICES, mode="after")
+    @classmethod
+    def _require_services_in_production(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("env") == "production" and not value:
+            raise PydanticCustomError("required_in_production", "must be set in production")
+        return value
 
     @property
     def export_path(self) -> Path:

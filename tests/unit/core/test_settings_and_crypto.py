@@ -2,19 +2,35 @@ import pytest
 
 from analisa.core.crypto import TokenVault, VaultError, new_vault_key, pseudonymise
 from analisa.core.db import normalize_url, sqlalchemy_url, url_parts, with_database
-from analisa.core.settings import Settings
+from analisa.core.settings import Settings, SettingsError
+
+DEV_DEFAULT_VARIABLES = (
+    "ANALISA_VAULT_KEY",
+    "ANALISA_PSEUDONYM_KEY",
+    "ANALISA_JWT_SECRET",
+    "INSTAGRAM_CLIENT_SECRET",
+    "TIKTOK_CLIENT_SECRET",
+)
 
 
 def test_production_refuses_development_secrets_and_missing_services(monkeypatch):
-    for name in ("DATABASE_URL", "REDIS_URL", "AMQP_URL"):
+    for name in ("DATABASE_URL", "REDIS_URL", "AMQP_URL", *DEV_DEFAULT_VARIABLES):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ANALISA_ENV", "production")
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(SettingsError) as info:
         Settings()
-    message = str(info.value)
-    assert "ANALISA_VAULT_KEY is the development default" in message
-    assert "DATABASE_URL must be set in production" in message
-    assert "AMQP_URL must be set in production" in message
+    refused = "is the development default, refused in production"
+    assert info.value.problems == [
+        ("DATABASE_URL", "must be set in production"),
+        ("REDIS_URL", "must be set in production"),
+        ("AMQP_URL", "must be set in production"),
+        ("ANALISA_VAULT_KEY", refused),
+        ("ANALISA_PSEUDONYM_KEY", refused),
+        ("ANALISA_JWT_SECRET", refused),
+        ("INSTAGRAM_CLIENT_SECRET", refused),
+        ("TIKTOK_CLIENT_SECRET", refused),
+    ]
+    assert "  ANALISA_VAULT_KEY: is the development default" in str(info.value)
 
 
 def test_production_accepts_real_secrets(monkeypatch):
