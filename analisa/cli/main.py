@@ -1,0 +1,80 @@
+"""The `analisa` Typer app: global options and the table of commands (each lives in the module
+of its group; registering them here keeps that table in one place)."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
+import typer
+
+from analisa.cli import accounts, build, data, database, serve
+from analisa.cli.runtime import console
+
+HELP = """\
+Analisa evaluates Instagram and TikTok influencers for brands: it collects what the platform
+APIs say about creators, refines it through bronze, silver and gold tables behind quality
+gates, and serves engagement and audience metrics through SQL, an API and Parquet files.
+
+First steps:
+
+* analisa demo: the whole pipeline on a local sandbox, with no account and no set-up
+
+* analisa serve: browse the API (/docs) and the Dagster UI over what demo built
+
+* analisa connect instagram, then analisa collect: real creators (needs a registered app)
+
+Every command takes --help. Settings are environment variables (see .env.example).
+"""
+
+app = typer.Typer(
+    name="analisa",
+    help=HELP,
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+
+
+def package_version() -> str:
+    try:
+        return version("analisa")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"analisa {package_version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version of Analisa and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Global options; the work is in the commands."""
+
+
+START = "Start here"
+BUILD = "Build the data"
+ACCOUNTS = "Real accounts"
+SERVE = "Serve and explore"
+ADMIN = "Maintenance"
+
+app.command(rich_help_panel=START)(build.demo)
+app.command(rich_help_panel=BUILD)(data.ingest)
+app.command(rich_help_panel=BUILD)(build.pipeline)
+app.command(rich_help_panel=BUILD)(build.collect)
+app.command(rich_help_panel=ACCOUNTS)(accounts.connect)
+app.command(rich_help_panel=SERVE)(serve.serve)
+app.command(rich_help_panel=SERVE)(serve.sandbox)
+app.command(rich_help_panel=ADMIN)(database.migrate)
