@@ -1,6 +1,10 @@
 """Snapshot of every asset key, check, job and schedule: a rename cannot silently break the
 dbt sources, the API or a schedule that refers to it."""
 
+import json
+import os
+from pathlib import Path
+
 import dagster as dg
 
 from orchestration.definitions import build_definitions
@@ -28,6 +32,36 @@ defs = build_definitions()
 
 def _graph():
     return defs.resolve_asset_graph()
+
+
+SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")
+
+
+def _snapshot() -> dict:
+    graph = _graph()
+    checks = []
+    for key in graph.asset_check_keys:
+        spec = graph.get_check_spec(key)
+        checks.append(
+            f"{key.asset_key.to_user_string()}:{key.name}:"
+            + ("blocking" if spec.blocking else "warn")
+        )
+    return {
+        "assets": sorted(k.to_user_string() for k in graph.get_all_asset_keys()),
+        "checks": sorted(checks),
+        "jobs": sorted(j.name for j in defs.jobs),
+        "schedules": sorted(f"{s.name}:{s.cron_schedule}" for s in defs.schedules or ()),
+        "sensors": sorted(s.name for s in defs.sensors or ()),
+    }
+
+
+def test_definitions_match_the_snapshot():
+    """Every asset key, check, job, schedule and sensor, exactly. After an intended change,
+    regenerate with ANALISA_UPDATE_SNAPSHOT=1 and review the diff."""
+    current = _snapshot()
+    if os.environ.get("ANALISA_UPDATE_SNAPSHOT") == "1":
+        SNAPSHOT.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    assert current == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
 
 
 def test_asset_keys_snapshot():
