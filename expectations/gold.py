@@ -1,72 +1,94 @@
 """Gold gate: the metrics obey their definitions' bounds before anyone is served them.
-Rates are never negative, shares lie in [0, 1] and sum to 1 per account and dimension."""
+
+dbt tests already hold keys and the per-row formulas (models/gold/*.yml). Here, on the whole
+table: rates are not negative and not absurd, counts are not negative, audience shares lie in
+[0, 1] and sum to 1 per account and dimension, the volume holds against the last accepted build
+and the newest capture keeps up with bronze. A lone odd post never fails the gate.
+"""
 
 from __future__ import annotations
 
 import psycopg
 
-from expectations.runner import SuiteResult, validate_query
+from expectations import layer
+from expectations.layer import TableGate, at_least_zero, between
+from expectations.results import GateResult
+from expectations.thresholds import ENGAGEMENT_RATE_MAX, SHARE_SUM_TOLERANCE
 
-QUERIES = {
-    "fct_post_engagement": """
-        select platform, post_id, posted_at, followers_at_capture, engagement_rate_followers,
-               engagement_rate_reach, engagement_rate_views, likes_hidden, is_deleted
-        from gold.fct_post_engagement""",
-    "dim_influencers": """
-        select platform, account_id, followers, posts_count,
-               median_engagement_rate, mean_engagement_rate
-        from gold.dim_influencers""",
-    # one row per account and dimension: the share total must be 1
-    "audience_segments": """
-        select platform, account_id, dimension, sum(share)::float8 as share_total,
-               min(share)::float8 as min_share, max(share)::float8 as max_share
-        from gold.audience_segments group by 1, 2, 3""",
+LAYER = "gold"
+
+_POST = "platform, post_id"
+_INFLUENCER = "platform, account_id"
+_GROUP = "platform, account_id, dimension"
+
+# One unit per account and dimension: its shares' total and extremes.
+_AUDIENCE_GROUPS = f"""
+    select {_GROUP}, sum(share) as share_total, min(share) as min_share, max(share) as max_share,
+           min(followers_in_segment) as min_followers
+    from gold.audience_segments
+    group by {_GROUP}
+"""
+
+GATES: dict[str, TableGate] = {
+    gate.table: gate
+    for gate in (
+        TableGate(
+            LAYER,
+            "fct_post_engagement",
+            bounds=(
+                *(
+                    between(c, 0, ENGAGEMENT_RATE_MAX, _POST)
+                    for c in (
+                        "engagement_rate_followers",
+                        "engagement_rate_reach",
+                        "engagement_rate_views",
+                    )
+                ),
+                at_least_zero("followers_at_capture", _POST),
+                at_least_zero("interactions", _POST),
+            ),
+            fed_by=("listing",),
+        ),
+        TableGate(
+            LAYER,
+            "dim_influencers",
+            bounds=(
+                *(at_least_zero(c, _INFLUENCER) for c in ("followers", "following", "posts_count")),
+                *(
+                    between(c, 0, ENGAGEMENT_RATE_MAX, _INFLUENCER)
+                    for c in ("median_engagement_rate", "mean_engagement_rate")
+                ),
+            ),
+            fed_by=("profile",),
+        ),
+        TableGate(
+            LAYER,
+            "audience_segments",
+            units=_AUDIENCE_GROUPS,
+            unit_name="account dimensions",
+            bounds=(
+                layer.Bound(
+                    "shares in [0, 1]",
+                    "min_share < 0 or max_share > 1",
+                    f"{_GROUP}, min_share, max_share",
+                ),
+                layer.Bound(
+                    "shares sum to 1",
+                    f"abs(share_total - 1) > {SHARE_SUM_TOLERANCE}",
+                    f"{_GROUP}, share_total",
+                ),
+                layer.Bound(
+                    "followers_in_segment >= 0", "min_followers < 0", f"{_GROUP}, min_followers"
+                ),
+            ),
+            fed_by=("audience",),
+        ),
+    )
 }
 
 
-def _posts(E):
-    return [
-        E.ExpectCompoundColumnsToBeUnique(column_list=["platform", "post_id"]),
-        E.ExpectColumnValuesToNotBeNull(column="posted_at"),
-        *(
-            E.ExpectColumnValuesToBeBetween(column=c, min_value=0)
-            for c in (
-                "followers_at_capture",
-                "engagement_rate_followers",
-                "engagement_rate_reach",
-                "engagement_rate_views",
-            )
-        ),
-        E.ExpectColumnValuesToNotBeNull(column="likes_hidden"),
-        E.ExpectColumnValuesToNotBeNull(column="is_deleted"),
-    ]
-
-
-def _influencers(E):
-    return [
-        E.ExpectCompoundColumnsToBeUnique(column_list=["platform", "account_id"]),
-        E.ExpectColumnValuesToBeBetween(column="followers", min_value=0),
-        E.ExpectColumnValuesToBeBetween(column="median_engagement_rate", min_value=0),
-        E.ExpectColumnValuesToBeBetween(column="mean_engagement_rate", min_value=0),
-    ]
-
-
-def _audience(E):
-    return [
-        E.ExpectColumnValuesToBeBetween(
-            column="share_total", min_value=0.999999, max_value=1.000001
-        ),
-        E.ExpectColumnValuesToBeBetween(column="min_share", min_value=0, max_value=1),
-        E.ExpectColumnValuesToBeBetween(column="max_share", min_value=0, max_value=1),
-    ]
-
-
-SUITES = {
-    "fct_post_engagement": _posts,
-    "dim_influencers": _influencers,
-    "audience_segments": _audience,
-}
-
-
-def validate_model(conn: psycopg.Connection, model: str) -> SuiteResult:
-    return validate_query(conn, QUERIES[model], f"gold_{model}", SUITES[model])
+def run(
+    conn: psycopg.Connection, tables: list[str] | None = None, run_id: str | None = None
+) -> dict[str, GateResult]:
+    """The gate of the given gold tables (all by default); accepted row counts recorded."""
+    return layer.run(conn, [GATES[t] for t in (GATES if tables is None else tables)], run_id)

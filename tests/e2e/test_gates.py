@@ -27,6 +27,14 @@ def _gold_a(url):
         ).fetchone()
 
 
+def _accepted_counts(url):
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select layer || '.' || table_name, row_count from ops.gate_row_counts "
+            "order by build_id"
+        ).fetchall()
+
+
 def test_failing_gates_stop_downstream_and_keep_last_good_gold(pipeline_env, tmp_path):
     _ingest(tmp_path, "good.jsonl", envelopes())
     good = run_job("build_from_bronze", collect=False)
@@ -35,6 +43,10 @@ def test_failing_gates_stop_downstream_and_keep_last_good_gold(pipeline_env, tmp
     assert "exports/gold_parquet" in good.materialized
     last_good = _gold_a(pipeline_env)
     assert last_good[:2] == (150, Decimal("18.1818"))
+    # the accepted build is the baseline of the next volume checks: 8 post captures, 5 posts
+    accepted = _accepted_counts(pipeline_env)
+    assert ("silver.int_post_snapshots", 8) in accepted
+    assert ("gold.fct_post_engagement", 5) in accepted
 
     # Bronze: a record without a usable status (written around the loader, as a broken tool would)
     with psycopg.connect(pipeline_env) as conn:
@@ -56,8 +68,15 @@ def test_failing_gates_stop_downstream_and_keep_last_good_gold(pipeline_env, tmp
     with psycopg.connect(pipeline_env) as conn:
         conn.execute("delete from bronze.raw_records where record_hash = 'bad'")
 
-    # Silver: a later capture says post A has -5 likes: typed fine, but impossible
-    bad_page = {"data": [media("A", "2026-09-30T10:00:00+0000", 31, likes=-5)], "paging": {}}
+    # Silver: a later listing says every post has negative likes: typed fine, but impossible,
+    # and not one odd post (that would pass) but the whole page: read in a broken way
+    bad_page = {
+        "data": [
+            media("A", "2026-09-30T10:00:00+0000", 31, likes=-5),
+            media("B", "2026-09-29T10:00:00+0000", 9, likes=-7),
+        ],
+        "paging": {},
+    }
     _ingest(
         tmp_path,
         "bad.jsonl",
@@ -73,3 +92,5 @@ def test_failing_gates_stop_downstream_and_keep_last_good_gold(pipeline_env, tmp
     assert not any(m.startswith("gold/") for m in blocked.materialized)  # ... gold was not
     assert "exports/gold_parquet" not in blocked.materialized
     assert _gold_a(pipeline_env) == last_good
+    # a blocked build never becomes the baseline
+    assert _accepted_counts(pipeline_env) == accepted

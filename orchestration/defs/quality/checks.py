@@ -1,14 +1,16 @@
-"""Great Expectations gates, one per layer, as blocking asset checks: a failure stops the
-layer after it (GX 1.x suites from expectations/, run by our own checks since dagster-ge
-supports only GX < 1.0)."""
+"""The gates, one per layer, as blocking asset checks: a failure stops the layers after it.
+
+Every gate computes in the database (aggregate queries from expectations/) and judges the few
+numbers they return, so its memory stays flat however large bronze grows.
+"""
 
 import dagster as dg
 import psycopg
 
-from expectations import bronze as bronze_suite
-from expectations import gold as gold_suite
-from expectations import silver as silver_suite
-from expectations.runner import SuiteResult
+from expectations import bronze as bronze_gate_rules
+from expectations import gold as gold_gate_rules
+from expectations import silver as silver_gate_rules
+from expectations.results import GateResult
 from orchestration.defs.collection.assets import BRONZE_KEYS
 from orchestration.lib.resources import AnalisaResource
 
@@ -17,28 +19,31 @@ SILVER_GATE = "silver_gate"
 GOLD_GATE = "gold_gate"
 MALFORMED_CHECK = "malformed_responses"
 
-SILVER_GATED = {m: dg.AssetKey(["silver", m]) for m in silver_suite.SUITES}
-GOLD_GATED = {m: dg.AssetKey(["gold", m]) for m in gold_suite.SUITES}
+SILVER_GATED = {m: dg.AssetKey(["silver", m]) for m in silver_gate_rules.GATES}
+GOLD_GATED = {m: dg.AssetKey(["gold", m]) for m in gold_gate_rules.GATES}
 
 
-def _result(key: dg.AssetKey, name: str, res: SuiteResult) -> dg.AssetCheckResult:
+def _result(key: dg.AssetKey, name: str, res: GateResult) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=key,
         check_name=name,
         passed=res.success,
         severity=dg.AssetCheckSeverity.ERROR,
         description=res.summary(),
-        metadata={
-            "rows": res.rows,
-            "expectations": res.evaluated,
-            "failures": [f.describe() for f in res.failures],
-        },
+        metadata=res.metadata(),
     )
 
 
 @dg.multi_asset_check(
     specs=[
-        dg.AssetCheckSpec(BRONZE_GATE, asset=key, blocking=True, description="GX bronze suite")
+        dg.AssetCheckSpec(
+            BRONZE_GATE,
+            asset=key,
+            blocking=True,
+            description="Every record says where and when it came from and is kept whole: "
+            "account, round, fetched_at (not in the future), object where required, a real "
+            "HTTP status, a body, a unique envelope hash.",
+        )
         for key in BRONZE_KEYS.values()
     ],
     can_subset=True,
@@ -46,11 +51,10 @@ def _result(key: dg.AssetKey, name: str, res: SuiteResult) -> dg.AssetCheckResul
 )
 def bronze_gate(context: dg.AssetCheckExecutionContext, analisa: AnalisaResource):
     with psycopg.connect(analisa.database_url()) as conn:
-        df = bronze_suite.load(conn)
-    for (platform, endpoint), key in BRONZE_KEYS.items():
+        results = bronze_gate_rules.evaluate(conn)
+    for endpoint, key in BRONZE_KEYS.items():
         if dg.AssetCheckKey(key, BRONZE_GATE) in context.selected_asset_check_keys:
-            res = bronze_suite.validate_endpoint(df, platform, endpoint)
-            yield _result(key, BRONZE_GATE, res)
+            yield _result(key, BRONZE_GATE, results[endpoint])
 
 
 @dg.multi_asset_check(
@@ -69,47 +73,57 @@ def bronze_gate(context: dg.AssetCheckExecutionContext, analisa: AnalisaResource
 )
 def malformed_responses(context: dg.AssetCheckExecutionContext, analisa: AnalisaResource):
     with psycopg.connect(analisa.database_url()) as conn:
-        rows = conn.execute(
-            "select platform, endpoint, record_id, account_id, fetched_at, parse_error "
-            "from bronze.raw_records where parse_error is not null order by record_id"
-        ).fetchall()
-    for (platform, endpoint), key in BRONZE_KEYS.items():
+        found = bronze_gate_rules.malformed(conn)
+    for endpoint, key in BRONZE_KEYS.items():
         if dg.AssetCheckKey(key, MALFORMED_CHECK) not in context.selected_asset_check_keys:
             continue
-        mine = [r for r in rows if r[0] == platform and r[1] == endpoint]
+        mine = found[endpoint]
         yield dg.AssetCheckResult(
             asset_key=key,
             check_name=MALFORMED_CHECK,
-            passed=not mine,
+            passed=mine.count == 0,
             severity=dg.AssetCheckSeverity.WARN,
-            description=f"{len(mine)} responses were not valid JSON: kept in bronze, "
+            description=f"{mine.count} responses were not valid JSON: kept in bronze, "
             "quarantined in silver",
-            metadata={
-                "malformed": len(mine),
-                "examples": [
-                    f"record {r[2]} account {r[3]} at {r[4].isoformat()}: {r[5]}" for r in mine[:10]
-                ],
-            },
+            metadata={"malformed": mine.count, "examples": mine.examples},
         )
 
 
-def _layer_gate(name: str, keys: dict[str, dg.AssetKey], suite_module):
+def _layer_gate(name: str, keys: dict[str, dg.AssetKey], rules, description: str):
     @dg.multi_asset_check(
         specs=[
-            dg.AssetCheckSpec(name, asset=key, blocking=True, description=f"GX {name} suite")
+            dg.AssetCheckSpec(name, asset=key, blocking=True, description=description)
             for key in keys.values()
         ],
         can_subset=True,
         name=name,
     )
     def _gate(context: dg.AssetCheckExecutionContext, analisa: AnalisaResource):
+        selected = [
+            table
+            for table, key in keys.items()
+            if dg.AssetCheckKey(key, name) in context.selected_asset_check_keys
+        ]
+        # the accepted row counts commit with the connection, before any result is reported
         with psycopg.connect(analisa.database_url()) as conn:
-            for model, key in keys.items():
-                if dg.AssetCheckKey(key, name) in context.selected_asset_check_keys:
-                    yield _result(key, name, suite_module.validate_model(conn, model))
+            results = rules.run(conn, selected, run_id=context.run.run_id)
+        for table in selected:
+            yield _result(keys[table], name, results[table])
 
     return _gate
 
 
-silver_gate = _layer_gate(SILVER_GATE, SILVER_GATED, silver_suite)
-gold_gate = _layer_gate(GOLD_GATE, GOLD_GATED, gold_suite)
+silver_gate = _layer_gate(
+    SILVER_GATE,
+    SILVER_GATED,
+    silver_gate_rules,
+    "What dbt tests cannot say: volume against the last accepted build, counts not negative "
+    "(beyond a lone outlier), freshness against bronze, share of answers quarantined.",
+)
+gold_gate = _layer_gate(
+    GOLD_GATE,
+    GOLD_GATED,
+    gold_gate_rules,
+    "What dbt tests cannot say: volume against the last accepted build, rates not negative or "
+    "absurd, audience shares in [0, 1] summing to 1, freshness against bronze.",
+)

@@ -1,0 +1,264 @@
+"""The silver and gold gates: what dbt tests cannot say about a table, each judged in SQL.
+
+dbt tests hold each row (keys, not-null, accepted values) and fail on any. A gate judges the
+table as a whole, on one aggregate row per check:
+- volume: not fewer than VOLUME_MIN_RATIO of the rows of the last accepted build;
+- bounds: values that cannot be true (negative counts, absurd rates, shares that do not sum to
+  one), failing only when they are a systemic share of the table;
+- freshness: the newest capture keeps up with the newest usable bronze answer feeding it;
+- quarantine share: the share of each endpoint's latest answers silver could not use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+
+from analisa.core import catalog
+from expectations import history
+from expectations.results import CheckOutcome, GateResult, systemic_share
+from expectations.thresholds import (
+    FRESHNESS_MAX_LAG,
+    QUARANTINE_MAX_SHARE,
+    QUARANTINE_WINDOW,
+    VOLUME_MIN_RATIO,
+)
+
+
+@dataclass(frozen=True)
+class Bound:
+    name: str
+    odd_when: str
+    """SQL condition true for a unit (row or group) whose value cannot be true."""
+    shown: str
+    """Columns an example shows."""
+
+
+def at_least_zero(column: str, key: str) -> Bound:
+    return Bound(f"{column} >= 0", f"{column} < 0", f"{key}, {column}")
+
+
+def between(column: str, low: float, high: float, key: str) -> Bound:
+    return Bound(
+        f"{column} in [{low:g}, {high:g}]",
+        f"{column} < {low} or {column} > {high}",
+        f"{key}, {column}",
+    )
+
+
+@dataclass(frozen=True)
+class TableGate:
+    layer: str
+    table: str
+    bounds: tuple[Bound, ...] = ()
+    units: str | None = None
+    """SQL of the units the bounds judge when they are not the table's rows (e.g. groups)."""
+    unit_name: str = "rows"
+    fed_by: tuple[catalog.EndpointKind, ...] = ()
+    """Kinds of the bronze endpoints the table's captures come from (freshness reference)."""
+    volume: bool = True
+    quarantine_share: bool = False
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.layer}.{self.table}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.layer}_{self.table}"
+
+
+def _count(conn: psycopg.Connection, table: str) -> int:
+    return conn.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+# --- volume ---------------------------------------------------------------------------------
+
+
+def _volume(rows: int, previous: int | None) -> CheckOutcome:
+    if previous is None:
+        return CheckOutcome("volume", True, f"{rows} rows, first accepted build", {"rows": rows})
+    floor = previous * VOLUME_MIN_RATIO
+    return CheckOutcome(
+        "volume",
+        rows >= floor,
+        f"{rows} rows against {previous} in the last accepted build "
+        f"(at least {VOLUME_MIN_RATIO:.0%} required)",
+        {"rows": rows, "previous": previous},
+    )
+
+
+# --- bounds ---------------------------------------------------------------------------------
+
+
+def _bounds(conn: psycopg.Connection, gate: TableGate) -> tuple[int, list[CheckOutcome]]:
+    source = f"({gate.units}) as units" if gate.units else gate.qualified
+    counts = ", ".join(f"count(*) filter (where {b.odd_when})" for b in gate.bounds)
+    total, *odd = conn.execute(f"select count(*), {counts} from {source}").fetchone()
+    checks = []
+    for bound, n in zip(gate.bounds, odd, strict=True):
+        examples = []
+        if n:
+            cur = conn.execute(f"select {bound.shown} from {source} where {bound.odd_when} limit 3")
+            names = [d.name for d in cur.description]
+            examples = [
+                " ".join(f"{k}={v}" for k, v in zip(names, row, strict=True))
+                for row in cur.fetchall()
+            ]
+        checks.append(systemic_share(bound.name, n, total, unit=gate.unit_name, examples=examples))
+    return total, checks
+
+
+# --- freshness ------------------------------------------------------------------------------
+
+# The newest answer silver can use, per platform and endpoint: a 2xx answer with a JSON body
+# that silver did not quarantine. Error answers (throttled rounds) feed no table.
+_NEWEST_USABLE_SQL = """
+    select b.platform, b.endpoint, max(b.fetched_at)
+    from bronze.raw_records b
+    where b.http_status between 200 and 299 and b.body is not null
+      {quarantined}
+    group by b.platform, b.endpoint
+"""
+
+
+def _has_quarantine(conn: psycopg.Connection) -> bool:
+    return conn.execute("select to_regclass('silver.quarantine_records')").fetchone()[0] is not None
+
+
+def newest_usable(conn: psycopg.Connection) -> dict[tuple[str, catalog.EndpointKind], datetime]:
+    """Newest usable bronze fetched_at per platform and endpoint kind."""
+    quarantined = (
+        "and not exists (select 1 from silver.quarantine_records q where q.record_id = b.record_id)"
+        if _has_quarantine(conn)
+        else ""
+    )
+    newest: dict[tuple[str, catalog.EndpointKind], datetime] = {}
+    for platform, name, at in conn.execute(_NEWEST_USABLE_SQL.format(quarantined=quarantined)):
+        try:
+            kind = catalog.endpoint(platform, name).kind
+        except KeyError:
+            continue  # not a catalog endpoint: feeds no table
+        key = (platform, kind)
+        newest[key] = max(at, newest.get(key, at))
+    return newest
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 3600:.1f} h"
+
+
+def _freshness(
+    conn: psycopg.Connection,
+    gate: TableGate,
+    reference: dict[tuple[str, catalog.EndpointKind], datetime],
+) -> CheckOutcome:
+    # Judged per platform present in the table: a table with no rows of a platform (no videos
+    # yet, no demographics below 100 followers) has nothing to be stale.
+    captured = conn.execute(
+        f"select platform, max(captured_at) from {gate.qualified} group by platform"
+    ).fetchall()
+    lags, late = {}, []
+    for platform, newest in captured:
+        refs = [reference[(platform, k)] for k in gate.fed_by if (platform, k) in reference]
+        if newest is None or not refs:
+            continue
+        lag = max(timedelta(0), max(refs) - newest)
+        lags[platform] = round(lag.total_seconds())
+        if lag > FRESHNESS_MAX_LAG:
+            late.append(
+                f"{platform} newest capture {newest.isoformat()} is {_hours(lag)} behind "
+                f"bronze {max(refs).isoformat()}"
+            )
+    if late:
+        detail = "; ".join(late) + f" (limit {_hours(FRESHNESS_MAX_LAG)})"
+    elif lags:
+        detail = f"lag {_hours(timedelta(seconds=max(lags.values())))}"
+    else:
+        detail = "no captures to judge"
+    return CheckOutcome("freshness", not late, detail, {"lag_seconds": lags})
+
+
+# --- quarantine share -----------------------------------------------------------------------
+
+_QUARANTINE_SQL = """
+    with newest as (
+        select platform, endpoint, max(fetched_at) as newest
+        from bronze.raw_records
+        group by platform, endpoint
+    )
+    select b.platform, b.endpoint, count(*) as answers, count(q.record_id) as quarantined
+    from bronze.raw_records b
+    join newest n on n.platform = b.platform and n.endpoint = b.endpoint
+    left join silver.quarantine_records q on q.record_id = b.record_id
+    where b.fetched_at > n.newest - %(window)s
+    group by b.platform, b.endpoint
+    order by b.platform, b.endpoint
+"""
+
+
+def _quarantine(conn: psycopg.Connection) -> list[CheckOutcome]:
+    checks = []
+    for platform, endpoint, answers, quarantined in conn.execute(
+        _QUARANTINE_SQL, {"window": QUARANTINE_WINDOW}
+    ):
+        checks.append(
+            systemic_share(
+                f"quarantined {platform}_{endpoint}",
+                quarantined,
+                answers,
+                max_share=QUARANTINE_MAX_SHARE,
+                unit=f"answers of the latest {_hours(QUARANTINE_WINDOW)}",
+            )
+        )
+    return checks
+
+
+# --- the gate -------------------------------------------------------------------------------
+
+
+def evaluate(conn: psycopg.Connection, gates: Sequence[TableGate]) -> dict[str, GateResult]:
+    """Judge each table; the numbers come from aggregate queries, never from the rows."""
+    reference = newest_usable(conn) if any(g.fed_by for g in gates) else {}
+    previous: dict[str, int] = {}
+    for layer in {g.layer for g in gates if g.volume}:
+        for table, rows in history.previous_counts(
+            conn, layer, [g.table for g in gates if g.layer == layer]
+        ).items():
+            previous[f"{layer}.{table}"] = rows
+    results = {}
+    for gate in gates:
+        checks: list[CheckOutcome] = []
+        rows = None
+        if gate.bounds:
+            units, bound_checks = _bounds(conn, gate)
+            rows = None if gate.units else units
+            checks += bound_checks
+        if rows is None:
+            rows = _count(conn, gate.qualified)
+        if gate.volume:
+            checks.insert(0, _volume(rows, previous.get(gate.qualified)))
+        if gate.fed_by:
+            checks.append(_freshness(conn, gate, reference))
+        if gate.quarantine_share:
+            checks += _quarantine(conn)
+        results[gate.table] = GateResult(gate.name, rows, tuple(checks))
+    return results
+
+
+def run(
+    conn: psycopg.Connection, gates: Sequence[TableGate], run_id: str | None = None
+) -> dict[str, GateResult]:
+    """Evaluate, and when every table passed, record the row counts as the next baseline."""
+    results = evaluate(conn, gates)
+    if all(r.success for r in results.values()):
+        for layer in {g.layer for g in gates}:
+            counts = {
+                g.table: results[g.table].rows for g in gates if g.volume and g.layer == layer
+            }
+            if counts:
+                history.record(conn, layer, counts, run_id)
+    return results
