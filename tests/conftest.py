@@ -2,20 +2,29 @@
 key prefix and queue names, cleaned up afterwards.
 
 A missing service skips the tests that need it, unless ANALISA_REQUIRE_SERVICES=1 (CI), where
-it fails them instead.
+it fails them instead. One exception: with DATABASE_URL unset and no PostgreSQL answering at the
+default address, the session starts an embedded PostgreSQL in a temporary folder, so the
+database tests run on a machine with nothing but Python.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from analisa.core.db import migrate, with_database
+from analisa.core.db import embedded_database_url, migrate, stop_embedded, with_database
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Read by these fixtures only: lets the embedded fallback be tried on a machine whose
+# PostgreSQL answers at the default address (point it at a port where nothing listens).
+DEFAULT_DATABASE_URL_OVERRIDE = "ANALISA_TEST_DEFAULT_DATABASE_URL"
 DEFAULT_TEST_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_TEST_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
@@ -31,15 +40,57 @@ def _unavailable(what: str, exc: Exception) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def server_url() -> str:
-    url = os.environ.get("DATABASE_URL") or DEFAULT_TEST_DATABASE_URL
+# Which PostgreSQL the session used, for the closing summary.
+_postgres_used: list[str] = []
+
+
+def _postgres_error(url: str) -> psycopg.Error | None:
     try:
         with psycopg.connect(url, connect_timeout=3) as conn:
             conn.execute("select 1")
     except psycopg.Error as exc:
-        _unavailable("PostgreSQL", exc)
-    return url
+        return exc
+    return None
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server the tests may create databases on.
+
+    DATABASE_URL when set; else the default address; else (unless services are required) an
+    embedded server for this session, stopped and deleted at the end.
+    """
+    configured = os.environ.get("DATABASE_URL")
+    url = configured or os.environ.get(DEFAULT_DATABASE_URL_OVERRIDE) or DEFAULT_TEST_DATABASE_URL
+    error = _postgres_error(url)
+    if error is None:
+        _postgres_used.append(f"PostgreSQL: {'DATABASE_URL' if configured else url}")
+        yield url
+        return
+    if configured or _require_services():
+        _unavailable("PostgreSQL", error)
+    home = Path(tempfile.mkdtemp(prefix="analisa-test-pg-"))
+    try:
+        try:
+            embedded = embedded_database_url(home)
+        except Exception as exc:  # a missing binary or a refused initdb: say why, then skip
+            pytest.skip(
+                f"PostgreSQL unavailable: {error}; the embedded PostgreSQL did not start: {exc}"
+            )
+        _postgres_used.append(
+            f"PostgreSQL: embedded for this session in {home}"
+            f" (nothing answered at {url}; DATABASE_URL unset)"
+        )
+        yield embedded
+    finally:
+        stop_embedded()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say which PostgreSQL the database tests ran on: an embedded one is not the real service."""
+    for line in _postgres_used:
+        terminalreporter.write_line(line)
 
 
 def _create_database(server_url: str) -> tuple[str, str]:

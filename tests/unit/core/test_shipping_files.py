@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 APP_SERVICES = ("dagster-webserver", "dagster-daemon", "api")
 INFRA_SERVICES = ("postgres", "redis", "rabbitmq")
@@ -78,6 +78,24 @@ def test_workflow_runs_tests_against_services_and_lints():
     assert any("make test" in step.get("run", "") for step in test_job["steps"])
     lint_steps = workflow["jobs"]["lint"]["steps"]
     assert any("make lint" in step.get("run", "") for step in lint_steps)
+
+
+def test_every_install_path_uses_the_pinned_constraints():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "pip install -c constraints.txt -e '.[dev]'" in makefile
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^COPY .*\bconstraints\.txt\b", dockerfile, re.MULTILINE)
+    assert "pip install -c constraints.txt -r" in dockerfile
+    ci_run = (ROOT / ".ci/run").read_text(encoding="utf-8")
+    assert "make install" in ci_run
+    # pytest runs last and is exec'd, so its exit code is the script's
+    assert ci_run.rstrip().splitlines()[-1].startswith("exec .venv/bin/pytest")
+    workflow = _yaml(".github/workflows/ci.yml")
+    for job in ("test", "lint"):
+        setup = next(
+            s for s in workflow["jobs"][job]["steps"] if "setup-python" in s.get("uses", "")
+        )
+        assert "constraints.txt" in setup["with"]["cache-dependency-path"]
 
 
 def test_readme_starts_with_the_two_setup_commands():
