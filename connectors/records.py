@@ -19,7 +19,8 @@ class RawRecord:
     platform: str
     endpoint: str
     account_id: str
-    round_id: str
+    round_id: str | None
+    """Groups the pages of one listing; None where the endpoint has no rounds (file imports)."""
     fetched_at: datetime
     status: int
     body_text: str

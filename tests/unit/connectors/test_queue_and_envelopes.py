@@ -93,15 +93,23 @@ def test_parse_envelope_good():
         ({"platform": "youtube"}, "unknown platform 'youtube'"),
         ({"endpoint": "video_list"}, "unknown instagram endpoint 'video_list'"),
         ({"object_id": None}, "missing field 'object_id'"),
-        ({"fetched_at": "yesterday"}, "fetched_at 'yesterday' is not ISO 8601"),
+        ({"fetched_at": "yesterday"}, "fetched_at 'yesterday' is not a valid time"),
         ({"fetched_at": "2026-10-02T10:00:00"}, "has no time zone"),
-        ({"status": "200"}, "status must be an HTTP status code"),
+        ({"status": "OK"}, "status must be an HTTP status code"),
+        ({"status": 700}, "status must be an HTTP status code"),
         ({"account_id": {"id": 1}}, "field 'account_id' must be a string"),
     ],
 )
 def test_parse_envelope_reasons(change, reason):
     with pytest.raises(EnvelopeError, match=reason.replace("(", r"\(")):
         parse_envelope({**GOOD, **change}, "file:x")
+
+
+def test_status_as_digits_and_epoch_capture_times_are_read():
+    rec = parse_envelope({**GOOD, "status": "200", "fetched_at": 1791021600}, "file:x")
+    assert (rec.status, rec.fetched_at) == (200, datetime(2026, 10, 3, 10, tzinfo=UTC))
+    in_ms = parse_envelope({**GOOD, "fetched_at": 1791021600000}, "file:x")
+    assert in_ms.fetched_at == rec.fetched_at
 
 
 def test_string_body_is_raw_text_and_hash_ignores_nothing():
