@@ -41,7 +41,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "account_id present", "no_account_id", "nullif(btrim(account_id), '') is null", "account_id"
     ),
-    Rule("round_id present", "no_round_id", "nullif(btrim(round_id), '') is null", "round_id"),
+    # round_id groups the pages of one listing; other answers may carry none
+    Rule(
+        "round_id present",
+        "no_round_id",
+        "nullif(btrim(round_id), '') is null",
+        "round_id",
+        applies=lambda endpoint: endpoint.is_listing,
+    ),
     Rule("fetched_at present", "no_fetched_at", "fetched_at is null", "fetched_at"),
     Rule(
         "object_id present",
@@ -84,6 +91,10 @@ def _aggregate_sql() -> str:
 AGGREGATE_SQL = _aggregate_sql()
 
 
+def _shown(value) -> str:
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
+
+
 def _examples(conn: psycopg.Connection, key: EndpointKey, rule: Rule, params: dict) -> list[str]:
     rows = conn.execute(
         f"select record_id, {rule.shown} from bronze.raw_records "
@@ -91,7 +102,7 @@ def _examples(conn: psycopg.Connection, key: EndpointKey, rule: Rule, params: di
         "order by record_id limit 3",
         {**params, "platform": key[0], "endpoint": key[1]},
     ).fetchall()
-    return [f"record {record_id} {rule.shown}={value!r}" for record_id, value in rows]
+    return [f"record {record_id} {rule.shown}={_shown(value)}" for record_id, value in rows]
 
 
 def _duplicate_examples(conn: psycopg.Connection, key: EndpointKey) -> list[str]:

@@ -41,8 +41,8 @@ def _result(key: dg.AssetKey, name: str, res: GateResult) -> dg.AssetCheckResult
             asset=key,
             blocking=True,
             description="Every record says where and when it came from and is kept whole: "
-            "account, round, fetched_at (not in the future), object where required, a real "
-            "HTTP status, a body, a unique envelope hash.",
+            "account, fetched_at (not in the future), round of a listing, post where the "
+            "catalog requires one, a real HTTP status, a body, a unique envelope hash.",
         )
         for key in BRONZE_KEYS.values()
     ],

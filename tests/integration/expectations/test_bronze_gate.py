@@ -1,0 +1,147 @@
+"""The bronze gate on hand-made records in the real PostgreSQL: every rule catches its broken
+record on its own endpoint only, with the record named; malformed bodies are counted, not failed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from analisa.core import catalog
+from connectors.bronze_writer import write_records
+from connectors.records import RawRecord
+from expectations import bronze
+
+NOW = datetime(2026, 10, 10, 12, 0, tzinfo=UTC)
+
+
+def rec(endpoint, at, *, platform="instagram", body=None, object_id=None, round_id="r1", n=0):
+    text = body if isinstance(body, str) else json.dumps(body or {"data": [], "n": n})
+    return RawRecord(platform, endpoint, "acc1", round_id, at, 200, text, object_id=object_id)
+
+
+def good_records():
+    """Five records of four endpoints, all within the rules."""
+    at = NOW - timedelta(days=1)
+    return [
+        rec("user", at, body={"id": "acc1", "followers_count": 10}),
+        rec("media", at, n=1),
+        rec("media", at + timedelta(seconds=1), n=2),
+        rec("media_insights", at, object_id="m1"),
+        rec("video_list", at, platform="tiktok", body={"data": {"videos": []}}),
+    ]
+
+
+@pytest.fixture
+def conn(db_url):
+    with psycopg.connect(db_url) as conn:
+        write_records(conn, good_records())
+        conn.commit()
+        yield conn
+
+
+def _insert(conn, **overrides):
+    """A record written around the loader, as a broken tool would; returns its record_id."""
+    row = {
+        "record_hash": "h-odd",
+        "content_hash": "c",
+        "platform": "instagram",
+        "endpoint": "media",
+        "account_id": "acc1",
+        "object_id": None,
+        "round_id": "r1",
+        "fetched_at": NOW - timedelta(hours=1),
+        "http_status": 200,
+        "body": '{"data": []}',
+        "body_text": None,
+        "source": "manual",
+    } | overrides
+    cols = ", ".join(row)
+    marks = ", ".join(f"%({c})s" for c in row)
+    return conn.execute(
+        f"insert into bronze.raw_records ({cols}) values ({marks}) returning record_id", row
+    ).fetchone()[0]
+
+
+def test_clean_bronze_passes_every_endpoint_of_the_catalog(conn):
+    results = bronze.evaluate(conn, now=NOW)
+    assert set(results) == {(e.platform, e.name) for e in catalog.ENDPOINTS}
+    assert all(r.success for r in results.values()), [r.summary() for r in results.values()]
+    assert results[("instagram", "media")].rows == 2
+    assert results[("instagram", "media_object")].rows == 0
+    # object_id is judged only where the catalog requires it; round_id only on listings
+    insights = {c.name for c in results[("instagram", "media_insights")].checks}
+    media = {c.name for c in results[("instagram", "media")].checks}
+    assert "object_id present" in insights and "object_id present" not in media
+    assert "round_id present" in media and "round_id present" not in insights
+    assert results[("instagram", "media")].summary() == (
+        "bronze_instagram_media: 7 checks passed on 2 rows"
+    )
+
+
+def test_a_future_fetched_at_fails_its_endpoint_beyond_the_tolerance(conn):
+    # 9 minutes ahead is clock drift (tolerance 10 minutes) ...
+    write_records(conn, [rec("media", NOW + timedelta(minutes=9), n=3)])
+    assert bronze.evaluate(conn, now=NOW)[("instagram", "media")].success
+    # ... one record a day ahead fails the gate: bronze holds every record to the rules
+    write_records(conn, [rec("media", NOW + timedelta(days=1), n=4)])
+    results = bronze.evaluate(conn, now=NOW)
+    media = results[("instagram", "media")]
+    assert not media.success
+    (failure,) = media.failures
+    assert failure.name == "fetched_at not in the future"
+    assert failure.observed == {"odd": 1, "total": 4}
+    assert "record 7 fetched_at=2026-10-11T12:00:00+00:00" in failure.detail
+    assert all(r.success for k, r in results.items() if k != ("instagram", "media"))
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "overrides", "rule"),
+    [
+        ("media", {"account_id": " "}, "account_id present"),
+        ("media", {"round_id": ""}, "round_id present"),
+        ("media_insights", {"object_id": None}, "object_id present"),
+        ("media", {"http_status": 0}, "http_status in 100-599"),
+        ("media", {"http_status": 600}, "http_status in 100-599"),
+        ("media", {"body": None, "body_text": None}, "body kept"),
+    ],
+)
+def test_each_rule_catches_its_broken_record(conn, endpoint, overrides, rule):
+    record_id = _insert(conn, endpoint=endpoint, **overrides)
+    result = bronze.evaluate(conn, now=NOW)[("instagram", endpoint)]
+    assert [f.name for f in result.failures] == [rule]
+    assert result.failures[0].observed["odd"] == 1
+    assert f"record {record_id} " in result.summary()
+
+
+def test_a_body_kept_as_text_is_kept(conn):
+    _insert(conn, body=None, body_text="<html>", record_hash="h-text")
+    assert bronze.evaluate(conn, now=NOW)[("instagram", "media")].success
+
+
+def test_a_duplicated_record_hash_fails(conn):
+    # the primary key is (record_hash, fetched_at): only a writer bypassing the hash can do this
+    _insert(conn, record_hash="same", fetched_at=NOW - timedelta(hours=2))
+    _insert(conn, record_hash="same", fetched_at=NOW - timedelta(hours=3))
+    result = bronze.evaluate(conn, now=NOW)[("instagram", "media")]
+    assert [(f.name, f.observed) for f in result.failures] == [
+        ("record_hash unique", {"odd": 1, "total": 4})
+    ]
+    assert "same… x2" in result.summary()
+
+
+def test_malformed_bodies_are_counted_with_a_few_examples_and_pass_the_gate(conn):
+    at = NOW - timedelta(hours=5)
+    broken = [
+        rec("media_insights", at + timedelta(seconds=i), body='{"data": [', object_id=f"m{i}")
+        for i in range(12)
+    ]
+    write_records(conn, broken)
+    found = bronze.malformed(conn, examples=10)
+    assert found[("instagram", "media_insights")].count == 12
+    examples = found[("instagram", "media_insights")].examples
+    assert len(examples) == 10 and "invalid JSON" in examples[0]
+    assert found[("instagram", "media")].count == 0 and found[("instagram", "media")].examples == []
+    assert bronze.evaluate(conn, now=NOW)[("instagram", "media_insights")].success
