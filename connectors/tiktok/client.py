@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -64,6 +66,11 @@ class TikTokClient:
             headers=self._headers,
             json=body,
         )
+        if body is not None:
+            # The request body says which page was asked (its cursor): silver needs it to tell a
+            # listing that started at the first page from one that did not. It holds no secret.
+            request = f"{record.request} {json.dumps(body, sort_keys=True)}"
+            record = replace(record, request=request)
         return record
 
     def user_info(self, fields: str = USER_FIELDS) -> RawRecord:

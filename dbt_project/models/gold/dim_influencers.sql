@@ -26,18 +26,26 @@ latest_snapshot as (
 
 ),
 
--- a capture may lack the username (Business Discovery without the field): keep the last one known
-known_usernames as (
+-- A capture may lack a value and still be valid data about what it holds: a Business Discovery
+-- media page has no counts, TikTok's basic scope gives no counts, a field set may be partial.
+-- Each value is therefore the last one known, with the time it was captured; an answer without
+-- counts never erases them.
+{% for column in ['username', 'followers', 'following', 'posts_count'] %}
+known_{{ column }} as (
 
     select
         platform,
         account_id,
-        username,
-        row_number() over (partition by platform, account_id order by captured_at desc) as recency_rank
+        {{ column }},
+        captured_at as {{ column }}_captured_at,
+        row_number() over (
+            partition by platform, account_id order by captured_at desc, record_id desc
+        ) as recency_rank
     from account_snapshots
-    where username is not null
+    where {{ column }} is not null
 
 ),
+{% endfor %}
 
 rated_posts as (
 
@@ -84,10 +92,13 @@ collected as (
 select
     latest_snapshot.platform,
     latest_snapshot.account_id,
-    coalesce(latest_snapshot.username, known_usernames.username) as username,
-    latest_snapshot.followers,
-    latest_snapshot.following,
-    latest_snapshot.posts_count,
+    known_username.username,
+    known_followers.followers,
+    known_followers.followers_captured_at,
+    known_following.following,
+    known_following.following_captured_at,
+    known_posts_count.posts_count,
+    known_posts_count.posts_count_captured_at,
     engagement.median_engagement_rate,
     engagement.mean_engagement_rate,
     coalesce(engagement.posts_in_engagement_window, 0) as posts_in_engagement_window,
@@ -95,10 +106,12 @@ select
     coalesce(collected.posts_deleted, 0) as posts_deleted,
     latest_snapshot.captured_at
 from latest_snapshot
-left join known_usernames
-    on known_usernames.platform = latest_snapshot.platform
-    and known_usernames.account_id = latest_snapshot.account_id
-    and known_usernames.recency_rank = 1
+{% for column in ['username', 'followers', 'following', 'posts_count'] %}
+left join known_{{ column }}
+    on known_{{ column }}.platform = latest_snapshot.platform
+    and known_{{ column }}.account_id = latest_snapshot.account_id
+    and known_{{ column }}.recency_rank = 1
+{% endfor %}
 left join engagement
     on engagement.platform = latest_snapshot.platform
     and engagement.account_id = latest_snapshot.account_id

@@ -1,6 +1,7 @@
 -- One row per Instagram media listing round (all media pages of one round_id for one account).
--- A round is complete when every page is a 200 with a usable body (a `data` array) and one page
--- is the last (no `paging.next`): only then does "not in the listing" mean "not on the account".
+-- A round is complete when it starts at the first page (its earliest page has no
+-- `paging.previous` and was not asked with an `after` cursor), every page is a 200 with a usable
+-- body (a `data` array) and one page is the last (no `paging.next`): only then does "not in the listing" mean "not on the account".
 -- A page retried inside the same round still leaves the failed attempt in it: the round counts as
 -- incomplete, which only delays a deletion, never invents one.
 
@@ -12,6 +13,15 @@ pages as (
         account_id,
         round_id,
         fetched_at,
+        case
+            when coalesce({{ json_text('body', 'paging', 'previous') }}, '') = ''
+                and coalesce(request, '') not like '%after=%'
+                then 1
+            else 0
+        end as is_first_page,
+        row_number() over (
+            partition by account_id, round_id order by fetched_at, record_id
+        ) as page_order,
         case
             when http_status = 200
                 and body is not null
@@ -40,7 +50,8 @@ rounds as (
         max(fetched_at) as ended_at,
         count(*) as pages,
         sum(is_usable) as usable_pages,
-        max(is_last_page) as has_last_page
+        max(is_last_page) as has_last_page,
+        max(case when page_order = 1 then is_first_page else 0 end) as starts_at_first_page
     from pages
     group by account_id, round_id
 
@@ -53,5 +64,6 @@ select
     ended_at,
     pages,
     usable_pages,
-    (usable_pages = pages and has_last_page = 1) as is_complete
+    (starts_at_first_page = 1) as starts_at_first_page,
+    (usable_pages = pages and has_last_page = 1 and starts_at_first_page = 1) as is_complete
 from rounds

@@ -10,6 +10,12 @@ pages as (
         account_id,
         round_id,
         fetched_at,
+        -- the collector records the request body; a page asked with a cursor is not the first.
+        -- An imported page without its request cannot say, and is taken as asked from the start.
+        case when coalesce(request, '') not like '%"cursor"%' then 1 else 0 end as is_first_page,
+        row_number() over (
+            partition by account_id, round_id order by fetched_at, record_id
+        ) as page_order,
         case
             when http_status = 200
                 and body is not null
@@ -40,7 +46,8 @@ rounds as (
         max(fetched_at) as ended_at,
         count(*) as pages,
         sum(is_usable) as usable_pages,
-        max(is_last_page) as has_last_page
+        max(is_last_page) as has_last_page,
+        max(case when page_order = 1 then is_first_page else 0 end) as starts_at_first_page
     from pages
     group by account_id, round_id
 
@@ -53,5 +60,6 @@ select
     ended_at,
     pages,
     usable_pages,
-    (usable_pages = pages and has_last_page = 1) as is_complete
+    (starts_at_first_page = 1) as starts_at_first_page,
+    (usable_pages = pages and has_last_page = 1 and starts_at_first_page = 1) as is_complete
 from rounds
