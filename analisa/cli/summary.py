@@ -68,6 +68,11 @@ def print_summary(url: str) -> None:
         top_table.add_column(col, justify="left" if col in ("platform", "influencer") else "right")
     for platform, name, followers, median, mean, posts in top:
         top_table.add_row(
-            platform, name, f"{followers:,}", f"{median or 0:.2f}", f"{mean or 0:.2f}", str(posts)
+            platform,
+            name,
+            "unknown" if followers is None else f"{followers:,}",
+            "—" if median is None else f"{median:.2f}",
+            "—" if mean is None else f"{mean:.2f}",
+            str(posts),
         )
     console.print(top_table)
