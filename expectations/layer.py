@@ -30,6 +30,8 @@ from expectations.thresholds import (
 
 @dataclass(frozen=True)
 class Bound:
+    """A value that cannot be true, counted over a table's rows (or its groups)."""
+
     name: str
     odd_when: str
     """SQL condition true for a unit (row or group) whose value cannot be true."""
@@ -51,6 +53,8 @@ def between(column: str, low: float, high: float, key: str) -> Bound:
 
 @dataclass(frozen=True)
 class TableGate:
+    """What the gate judges about one silver or gold table."""
+
     layer: str
     table: str
     bounds: tuple[Bound, ...] = ()
@@ -221,26 +225,23 @@ def _quarantine(conn: psycopg.Connection) -> list[CheckOutcome]:
 
 
 def evaluate(conn: psycopg.Connection, gates: Sequence[TableGate]) -> dict[str, GateResult]:
-    """Judge each table; the numbers come from aggregate queries, never from the rows."""
+    """Judge each table of one layer; the numbers come from aggregate queries, never rows."""
+    if not gates:
+        return {}
+    (layer,) = {g.layer for g in gates}  # one layer at a time: results are keyed by table
     reference = newest_usable(conn) if any(g.fed_by for g in gates) else {}
-    previous: dict[str, int] = {}
-    for layer in {g.layer for g in gates if g.volume}:
-        for table, rows in history.previous_counts(
-            conn, layer, [g.table for g in gates if g.layer == layer]
-        ).items():
-            previous[f"{layer}.{table}"] = rows
+    previous = history.previous_counts(conn, layer, [g.table for g in gates if g.volume])
     results = {}
     for gate in gates:
         checks: list[CheckOutcome] = []
         rows = None
         if gate.bounds:
-            units, bound_checks = _bounds(conn, gate)
+            units, checks = _bounds(conn, gate)
             rows = None if gate.units else units
-            checks += bound_checks
         if rows is None:
             rows = _count(conn, gate.qualified)
         if gate.volume:
-            checks.insert(0, _volume(rows, previous.get(gate.qualified)))
+            checks.insert(0, _volume(rows, previous.get(gate.table)))
         if gate.fed_by:
             checks.append(_freshness(conn, gate, reference))
         if gate.quarantine_share:
@@ -252,13 +253,10 @@ def evaluate(conn: psycopg.Connection, gates: Sequence[TableGate]) -> dict[str, 
 def run(
     conn: psycopg.Connection, gates: Sequence[TableGate], run_id: str | None = None
 ) -> dict[str, GateResult]:
-    """Evaluate, and when every table passed, record the row counts as the next baseline."""
+    """Evaluate one layer, and when every table passed, record the row counts as the baseline
+    of the next build (committed with the caller's transaction)."""
     results = evaluate(conn, gates)
-    if all(r.success for r in results.values()):
-        for layer in {g.layer for g in gates}:
-            counts = {
-                g.table: results[g.table].rows for g in gates if g.volume and g.layer == layer
-            }
-            if counts:
-                history.record(conn, layer, counts, run_id)
+    counts = {g.table: results[g.table].rows for g in gates if g.volume}
+    if counts and all(r.success for r in results.values()):
+        history.record(conn, gates[0].layer, counts, run_id)
     return results
