@@ -107,7 +107,7 @@ def test_ingest_of_a_folder_without_envelope_files_is_a_usage_error(isolated):
     (folder / "notes.txt").write_text("not an envelope file\n")
     result = invoke("ingest", str(folder))
     assert result.exit_code == 2
-    assert f"no .json or .jsonl file under {folder}" in flat(result.output)
+    assert f"no .json, .jsonl (or .gz) file under {folder}" in flat(result.output)
 
 
 def test_serve_without_dagster_may_use_the_dagster_port_for_the_api(isolated):
