@@ -98,7 +98,9 @@ def test_ingest_reports_bad_lines_and_is_idempotent(db_url, tmp_path):
     assert (first.files, first.envelopes, first.loaded, first.duplicates) == (2, 6, 3, 1)
     assert [(r.file, r.line) for r in first.rejected] == [("a.jsonl", 3), ("a.jsonl", 4)]
     assert first.rejected[0].reason.startswith("invalid JSON")
-    assert first.rejected[1].reason == "unknown platform 'myspace' (expected one of instagram, tiktok)"
+    assert (
+        first.rejected[1].reason == "unknown platform 'myspace' (expected one of instagram, tiktok)"
+    )
     assert (second.loaded, second.duplicates, len(second.rejected)) == (0, 4, 2)
     assert stored == [
         ("r1", False, None, "file:a.jsonl"),
