@@ -38,6 +38,20 @@ Classifier = Callable[["RawRecord", "Mapping[str, str] | None"], "ApiProblem | N
 
 
 @dataclass(frozen=True)
+class PlatformApp:
+    """The settings of one platform's app, and which product to register it for."""
+
+    title: str
+    product: str
+    id_field: str
+    secret_field: str
+
+    @property
+    def fields(self) -> tuple[str, str]:
+        return (self.id_field, self.secret_field)
+
+
+@dataclass(frozen=True)
 class PlatformConnector:
     platform: str
     oauth: Callable[[Settings, httpx.Client], OAuthFlow]
@@ -46,5 +60,5 @@ class PlatformConnector:
     """None when a record is a usable answer, else the problem, in the common words."""
     collect: Callable[[RoundSession], None]
     """One account's collection round: every call goes through the session (see rounds.py)."""
-    app_configured: Callable[[Settings], bool]
-    """Whether the settings name a real platform app (not the development placeholders)."""
+    app: PlatformApp
+    """Which settings hold the platform app's credentials (see `analisa connect`)."""

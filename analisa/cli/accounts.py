@@ -3,7 +3,6 @@ encrypted, and `analisa collect` visits the account from then on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import typer
@@ -11,35 +10,9 @@ import typer
 from analisa.cli.runtime import console, fail, load_settings, setup
 from analisa.core.catalog import PLATFORMS
 from analisa.core.settings import Settings
+from connectors.registry import connector
 
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]  # the catalog's list, as choices
-
-
-@dataclass(frozen=True)
-class PlatformApp:
-    """The settings of one platform's app, and which product to register it for."""
-
-    title: str
-    product: str
-    id_field: str
-    secret_field: str
-
-    @property
-    def fields(self) -> tuple[str, str]:
-        return (self.id_field, self.secret_field)
-
-
-APPS = {
-    "instagram": PlatformApp(
-        "Instagram",
-        "Instagram API with Instagram Login",
-        "instagram_client_id",
-        "instagram_client_secret",
-    ),
-    "tiktok": PlatformApp(
-        "TikTok", "Login Kit + Display API", "tiktok_client_key", "tiktok_client_secret"
-    ),
-}
 
 
 def _plain(value: object) -> object:
@@ -49,18 +22,16 @@ def _plain(value: object) -> object:
 def placeholder_variables(settings: Settings, platform: str) -> list[str]:
     """The app's environment variables still at their development value, which only the
     sandbox accepts: with them a real consent page answers "invalid client"."""
-    if platform not in APPS:  # a platform without app settings yet: its connector decides
-        return []
     fields = Settings.model_fields
     return [
         fields[name].alias or name
-        for name in APPS[platform].fields
+        for name in connector(platform).app.fields
         if _plain(getattr(settings, name)) == _plain(fields[name].default)
     ]
 
 
 def not_configured_message(platform: str, variables: list[str]) -> str:
-    app = APPS[platform]
+    app = connector(platform).app
     id_var, secret_var = (Settings.model_fields[f].alias for f in app.fields)
     verb = "is" if len(variables) == 1 else "are"
     return (

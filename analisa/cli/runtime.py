@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from analisa.core.db import migrate, resolve_database_url
-from analisa.core.logging import configure_logging
+from analisa.core.logging import configure_from_settings
 from analisa.core.settings import Settings, SettingsError, get_settings
 
 console = Console(stderr=False)
@@ -37,8 +37,9 @@ def setup() -> tuple[Settings, str]:
     the API) reaches the same server, and only this process owns the embedded one.
     """
     settings = load_settings()
-    configure_logging(
-        settings.log_level if settings.log_level != "INFO" else "WARNING", settings.log_json
+    # the terminal shows progress and a summary: below warnings only when asked for
+    configure_from_settings(
+        settings, level=settings.log_level if settings.log_level != "INFO" else "WARNING"
     )
     if not settings.database_url:
         with console.status("Starting embedded PostgreSQL under " + str(settings.home) + " ..."):
