@@ -81,8 +81,13 @@ def demo(
     posts: Annotated[int, typer.Option(min=1, help="Posts per influencer in the sandbox.")] = 40,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the sandbox data.")] = 7,
     rounds: Annotated[
-        int, typer.Option(min=1, help="Collection rounds (the sandbox moves on between).")
-    ] = 2,
+        int,
+        typer.Option(
+            min=1,
+            help="Collection rounds; the sandbox moves a day on between them (posts grow, get "
+            "deleted, appear). Deletions show from the third round on.",
+        ),
+    ] = 3,
     faults: Annotated[
         bool, typer.Option(help="Inject one truncated response to show quarantine.")
     ] = True,
@@ -120,30 +125,23 @@ def demo(
             f"  {len(connected)} accounts connected (tokens encrypted in ops.oauth_tokens)"
         )
 
-        from orchestration.defs.collection.assets import BRONZE_KEYS
         from orchestration.run import run_job
 
         instance = dagster_instance()
-        for n in range(1, rounds):
+        # Every round collects and builds: a post missing from one round's complete listing is
+        # probed in the next round (silver says which), and gold flags it deleted after that.
+        for n in range(1, rounds + 1):
             if faults and n == 1:
                 sandbox.world.inject_fault("instagram", "media_insights", "truncated_json", count=1)
-            with step(f"Collection round {n}/{rounds} ..."):
+            with step(f"Round {n}/{rounds}: collection, silver, gold, gates and exports ..."):
                 outcome = run_job(
-                    "collect_and_build",
-                    instance=instance,
-                    collect=True,
-                    selection=list(BRONZE_KEYS.values()),
-                    log_path=log_path(),
+                    "collect_and_build", instance=instance, collect=True, log_path=log_path()
                 )
             report_outcome(outcome)
-            sandbox.world.advance()
-        if faults and rounds == 1:
-            sandbox.world.inject_fault("instagram", "media_insights", "truncated_json", count=1)
-        with step(f"Collection round {rounds}/{rounds}, silver, gold, gates and exports ..."):
-            outcome = run_job(
-                "collect_and_build", instance=instance, collect=True, log_path=log_path()
-            )
-        report_outcome(outcome)
+            if not outcome.success:
+                break
+            if n < rounds:
+                sandbox.world.advance()
     if not outcome.success:
         raise fail(f"The pipeline did not finish: see above and {log_path()}", style="red")
     print_summary(url)
