@@ -103,6 +103,19 @@ class Settings(BaseSettings):
     # Serving.
     api_cache_ttl_seconds: int = Field(300, alias="ANALISA_API_CACHE_TTL")
     api_redis_max_connections: int = Field(50, alias="ANALISA_API_REDIS_MAX_CONNECTIONS")
+    # The API's own read-only login (migration 006); unset: DATABASE_URL with `set role` to it.
+    api_database_url: str | None = Field(None, alias="ANALISA_API_DATABASE_URL")
+    # API tokens: HS256 signed with ANALISA_JWT_SECRET (kid = its fingerprint); tokens signed
+    # with a previous secret stay valid while it is listed here (comma-separated): rotation.
+    jwt_previous_secrets: SecretStr = Field(SecretStr(""), alias="ANALISA_JWT_PREVIOUS_SECRETS")
+    jwt_issuer: str = Field("analisa", min_length=1, alias="ANALISA_JWT_ISSUER")
+    jwt_audience: str = Field("analisa-api", min_length=1, alias="ANALISA_JWT_AUDIENCE")
+    jwt_leeway_seconds: int = Field(5, ge=0, le=10, alias="ANALISA_JWT_LEEWAY")
+    api_token_ttl_seconds: int = Field(900, ge=60, le=86400, alias="ANALISA_API_TOKEN_TTL")
+    # Requests per minute per client (token subject); 0 switches the limit off.
+    api_rate_limit_per_minute: int = Field(1200, ge=0, alias="ANALISA_API_RATE_LIMIT")
+    # Origins allowed by CORS, comma-separated (empty: no CORS headers).
+    api_cors_origins: str = Field("", alias="ANALISA_API_CORS_ORIGINS")
     export_dir: Path | None = Field(None, alias="ANALISA_EXPORT_DIR")
     log_level: str = Field("INFO", alias="ANALISA_LOG_LEVEL")
     log_json: bool = Field(False, alias="ANALISA_LOG_JSON")
@@ -126,6 +139,14 @@ class Settings(BaseSettings):
             raise PydanticCustomError(
                 "development_default", "is the development default, refused in production"
             )
+        return value
+
+    @field_validator("jwt_secret", mode="after")
+    @classmethod
+    def _jwt_secret_long_enough(cls, value: SecretStr) -> SecretStr:
+        # HS256 keys shorter than the hash output are brute-forceable offline from one token.
+        if len(value.get_secret_value().encode()) < 32:
+            raise PydanticCustomError("too_short", "must be at least 32 bytes")
         return value
 
     @field_validator(*_PRODUCTION_SERVICES, mode="after")
