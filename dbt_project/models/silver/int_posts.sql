@@ -118,6 +118,7 @@ select
     latest.views,
     latest.reach,
     latest.saved,
+    latest.total_interactions,
     sightings.first_seen_at,
     sightings.last_seen_at,
     sightings.captures,

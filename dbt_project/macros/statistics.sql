@@ -1,0 +1,38 @@
+{#-
+    Planner statistics. After a bulk load, PostgreSQL's statistics of bronze are stale until
+    ANALYZE (autovacuum gets there later), and a model planned on them can go quadratic (seen: a
+    nested loop over 300k insight records running 14 minutes instead of seconds). So every dbt
+    run starts by refreshing bronze's statistics when they are stale, and every model analyses
+    the table it just wrote, so the next model is planned on true numbers.
+-#}
+
+{% macro refresh_bronze_statistics() %}
+    {{ return(adapter.dispatch('refresh_bronze_statistics', 'analisa')()) }}
+{% endmacro %}
+
+{% macro default__refresh_bronze_statistics() %}{% endmacro %}
+
+{% macro postgres__refresh_bronze_statistics() %}
+    {% if execute %}
+        {# stale: never analysed, or more than a tenth of the rows changed since #}
+        {% set stale = run_query(
+            "select count(*) from pg_stat_user_tables where schemaname = 'bronze'"
+            " and n_live_tup + n_mod_since_analyze > 0"
+            " and (coalesce(last_analyze, last_autoanalyze) is null"
+            "      or n_mod_since_analyze > 0.1 * greatest(n_live_tup, 1))"
+        ) %}
+        {% if stale.columns[0].values()[0] > 0 %}
+            {% do run_query("analyze bronze.raw_records") %}
+        {% endif %}
+    {% endif %}
+{% endmacro %}
+
+{% macro analyze_relation(relation) %}
+    {{ return(adapter.dispatch('analyze_relation', 'analisa')(relation)) }}
+{% endmacro %}
+
+{% macro default__analyze_relation(relation) %}{% endmacro %}
+
+{% macro postgres__analyze_relation(relation) %}
+    analyze {{ relation }}
+{% endmacro %}
