@@ -1,22 +1,24 @@
-"""One collection run: a task per tracked account, through the queue, handled by collectors.
+"""One collection run: a task per tracked account without pending work, through the outbox and
+the queue, handled by a collector in this process until no work is pending.
 
-The same function drives RabbitMQ (AMQP_URL set) and the in-process queue, so `demo` and
-production walk the same path.
+The same function drives RabbitMQ (AMQP_URL set) and the in-process queue, so `demo` and an
+explicit `collect` walk the path the standalone workers (`analisa worker`) and the planner take.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import psycopg
 
 from analisa.core.settings import Settings
 from connectors.collector import Collector
+from connectors.outbox import next_due, publish_due
+from connectors.planner import plan, republish_unfinished
 from connectors.queue import ConsumeStats, InProcessQueue, RabbitQueue
 from connectors.rate_budget import RateBudget
-from connectors.tasks import CollectionTask, new_run_id
-from connectors.token_store import active_accounts
+from connectors.tasks import new_run_id
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,18 @@ def _redis(settings: Settings):
     return redis.Redis.from_url(settings.redis_url)
 
 
+def make_pump(db_url: str, publish, clock: Callable[[], float]):
+    """Publish due outbox rows; seconds until the next scheduled one (None when none is)."""
+
+    def pump() -> float | None:
+        if publish_due(db_url, publish, clock()):
+            return 0.0  # just published: the consumer may not see it counted yet
+        due = next_due(db_url)
+        return None if due is None else max(0.0, due - clock())
+
+    return pump
+
+
 def run_collection(
     settings: Settings,
     db_url: str,
@@ -45,10 +59,9 @@ def run_collection(
     queue_prefix: str = "analisa",
     queue=None,
     budget: RateBudget | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> RunSummary:
     run_id = new_run_id()
-    with psycopg.connect(db_url) as conn:
-        accounts = [a for a in active_accounts(conn) if a[0] in platforms]
     own_queue = queue is None
     if queue is None:
         queue = (
@@ -56,17 +69,17 @@ def run_collection(
             if settings.amqp_url
             else InProcessQueue()
         )
+    clock = clock or getattr(queue, "clock", time.time)
+    if isinstance(queue, InProcessQueue):
+        republish_unfinished(db_url)  # a previous in-process run died with its queue
+    planned = plan(db_url, run_id, clock(), platforms=platforms, due_only=False)
     budget = budget or RateBudget(_redis(settings))
-    collector = Collector(settings, db_url, budget=budget)
+    collector = Collector(settings, db_url, budget=budget, clock=clock)
     try:
-        for platform, account_id in accounts:
-            queue.publish(CollectionTask(platform=platform, account_id=account_id, run_id=run_id))
-        stats = queue.consume(collector)
+        stats = queue.consume(collector, pump=make_pump(db_url, queue.publish, clock))
     finally:
         if own_queue:
             queue.close()
         collector.http.close()
-    log.info("collection run %s: %d tasks, %s", run_id, len(accounts), stats)
-    return RunSummary(
-        run_id, len(accounts), stats, collector.stats["malformed"], dict(budget.calls)
-    )
+    log.info("collection run %s: %d tasks, %s", run_id, len(planned), stats)
+    return RunSummary(run_id, len(planned), stats, collector.stats["malformed"], dict(budget.calls))

@@ -1,22 +1,28 @@
 """The collector worker: one task in, one transaction out.
 
-fetch everything the task asks for → write the raw records and the task's ledger row in ONE
-transaction → only then may the queue ack. A redelivered task finds its ledger row and changes
-nothing; a crash before the commit leaves nothing behind and the redelivery does the work.
+fetch everything the task asks for → decide the outcome (done, retry at T, park with a reason)
+→ write the raw records, the ledger row with that outcome, the retry to publish (the outbox)
+and the account's state in ONE transaction → only then may the queue ack. A redelivered task
+finds its ledger row and acts on the outcome recorded there (its retry is already in the
+outbox); a crash before the commit leaves nothing behind and the redelivery does the work.
+One account is collected by one worker at a time (a session advisory lock).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 import httpx
 import psycopg
 
-from analisa.core.crypto import TokenVault
+from analisa.core.crypto import TokenVault, VaultError
 from analisa.core.logging import log_context
 from analisa.core.settings import Settings
 from connectors.bronze_writer import write_records
 from connectors.http import ApiProblem
+from connectors.outbox import schedule, ts
 from connectors.probes import posts_to_probe
 from connectors.rate_budget import RateBudget
 from connectors.records import RawRecord
@@ -28,6 +34,13 @@ from connectors.tokens import TokenSet
 
 log = logging.getLogger(__name__)
 
+# Failed attempts (server, network, malformed) before a task is parked; waits never count.
+MAX_FAILURES = 6
+# Delay before the next attempt after the n-th failure (the last one repeats).
+FAILURE_DELAYS_SECONDS = (30, 120, 600, 1800, 3600)
+# An account collected successfully is due again after this long, unless settings say otherwise.
+DEFAULT_INTERVAL_SECONDS = 6 * 3600
+
 
 class Collector:
     def __init__(
@@ -36,12 +49,17 @@ class Collector:
         db_url: str,
         http: httpx.Client | None = None,
         budget: RateBudget | None = None,
+        clock: Callable[[], float] = time.time,
     ):
         self.settings = settings
         self.db_url = db_url
         self.http = http or httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=False)
         self.budget = budget or RateBudget()
         self.vault = TokenVault(settings.vault_key.get_secret_value())
+        self.clock = clock
+        self.interval_seconds = float(
+            getattr(settings, "collection_interval_seconds", DEFAULT_INTERVAL_SECONDS)
+        )
         self.stats: dict[str, int] = {"malformed": 0}
 
     # -- the handler the queue calls ---------------------------------------------------------
@@ -53,26 +71,38 @@ class Collector:
             return self._handle(task)
 
     def _handle(self, task: CollectionTask) -> Outcome:
+        # One account, one worker: a second delivery (or a stray task) waits for the first.
+        with psycopg.connect(self.db_url, autocommit=True) as lock_conn:
+            lock_conn.execute(
+                "select pg_advisory_lock(hashtext(%s))",
+                (f"collect:{task.platform}:{task.account_id}",),
+            )
+            return self._handle_locked(task)
+
+    def _handle_locked(self, task: CollectionTask) -> Outcome:
         with psycopg.connect(self.db_url) as conn:
-            if _ledger_has(conn, task.task_id):
-                return Outcome.done(reason="already committed (redelivery)")
-            token = load_token(conn, self.vault, task.platform, task.account_id)
+            recorded = recorded_outcome(conn, task.task_id)
+            if recorded is not None:
+                return recorded
+            try:
+                token = load_token(conn, self.vault, task.platform, task.account_id)
+            except VaultError as exc:
+                return self._commit(task, [], Outcome.park(f"token does not decrypt: {exc}"))
         if token is None:
-            return Outcome.park("no OAuth token: the account must connect first")
+            return self._commit(
+                task, [], Outcome.park("no OAuth token: the account must connect first")
+            )
         wait = self.budget.blocked_for(task.platform, task.account_id)
         if wait > 0:
-            return Outcome.retry(wait, "platform asked us to wait")
+            return self._commit(task, [], Outcome.wait(wait, "platform asked us to wait"))
 
         try:
             platform = connector(task.platform)
         except UnknownPlatformError as exc:
-            return Outcome.park(str(exc))
+            return self._commit(task, [], Outcome.park(str(exc)))
         records, problem = self._collect(platform.collect, platform.classify, task, token)
         outcome = self._decide(task, token, problem)
-        written = self._commit(task, records, outcome)
-        if written is None:
-            return Outcome.done(reason="already committed (concurrent redelivery)")
-        return Outcome(outcome.kind, outcome.delay_seconds, outcome.reason, records=written)
+        return self._commit(task, records, outcome)
 
     def _collect(self, routine, classify, task: CollectionTask, token: TokenSet):
         """Run the platform's routine; whatever stops it, keep every answer that arrived."""
@@ -107,14 +137,15 @@ class Collector:
         if problem.kind == "throttled":
             delay = max(float(problem.retry_after_seconds or 60), 1.0)
             self.budget.block(task.platform, task.account_id, delay)
-            return Outcome.retry(delay, f"throttled: {problem.message}")
+            return Outcome.wait(delay, f"throttled: {problem.message}")
         if problem.kind == "token_invalid":
             if self._refresh(token):
                 return Outcome.retry(0, "token refreshed")
             return Outcome.park(f"token invalid and not refreshable: {problem.message}")
         if problem.kind == "permission":
             return Outcome.park(f"permission refused: {problem.message}")
-        return Outcome.retry(30, f"{problem.kind}: {problem.message}")
+        delay = FAILURE_DELAYS_SECONDS[min(task.failures, len(FAILURE_DELAYS_SECONDS) - 1)]
+        return Outcome.retry(delay, f"{problem.kind}: {problem.message}")
 
     def _refresh(self, token: TokenSet) -> bool:
         try:
@@ -126,19 +157,27 @@ class Collector:
             save_token(conn, self.vault, fresh)
         return True
 
-    def _commit(
-        self, task: CollectionTask, records: list[RawRecord], outcome: Outcome
-    ) -> int | None:
+    def _commit(self, task: CollectionTask, records: list[RawRecord], outcome: Outcome) -> Outcome:
+        """Records, ledger row, the retry to publish and the account's state: all or nothing."""
+        if outcome.kind == "retry" and outcome.failed and task.failures + 1 >= MAX_FAILURES:
+            outcome = Outcome.park(f"gave up after {MAX_FAILURES} failures: {outcome.reason}")
+        now = self.clock()
         with psycopg.connect(self.db_url) as conn, conn.transaction():
             # Two deliveries of one task racing: the second waits here, then sees the ledger row.
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (task.task_id,))
-            if _ledger_has(conn, task.task_id):
-                return None
+            recorded = recorded_outcome(conn, task.task_id)
+            if recorded is not None:
+                return recorded
             written = write_records(conn, records)
+            next_task, retry_at = None, None
+            if outcome.kind == "retry":
+                next_task = task.next_attempt(failed=outcome.failed)
+                retry_at = now + max(0.0, outcome.delay_seconds)
+                schedule(conn, next_task, retry_at, caused_by=task.task_id)
             conn.execute(
-                "insert into bronze.collection_ledger "
-                "(task_id, platform, account_id, round_id, records, outcome, detail) "
-                "values (%s, %s, %s, %s, %s, %s, %s)",
+                "insert into bronze.collection_ledger (task_id, platform, account_id, round_id, "
+                "records, outcome, detail, retry_at, failures, next_task) "
+                "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     task.task_id,
                     task.platform,
@@ -147,9 +186,65 @@ class Collector:
                     written,
                     outcome.kind,
                     outcome.reason or None,
+                    ts(retry_at) if retry_at is not None else None,
+                    task.failures + int(outcome.kind == "retry" and outcome.failed),
+                    next_task.task_id if next_task else None,
                 ),
             )
-        return written
+            _record_account_state(conn, task, outcome, now, now + self.interval_seconds)
+        return Outcome(
+            outcome.kind,
+            outcome.delay_seconds,
+            outcome.reason,
+            records=written,
+            failed=outcome.failed,
+        )
+
+
+def _record_account_state(
+    conn: psycopg.Connection, task: CollectionTask, outcome: Outcome, now: float, due: float
+) -> None:
+    """The account's state after this task, in the task's own transaction."""
+    conn.execute(
+        "insert into ops.account_state (platform, account_id) values (%s, %s) "
+        "on conflict do nothing",
+        (task.platform, task.account_id),
+    )
+    if outcome.kind == "done":
+        conn.execute(
+            "update ops.account_state set last_attempt_at = %s, last_success_at = %s, "
+            "next_due_at = %s, pending_task_id = null, pending_since = null, "
+            "parked_task_id = null, parked_reason = null, parked_at = null "
+            "where platform = %s and account_id = %s",
+            (ts(now), ts(now), ts(due), task.platform, task.account_id),
+        )
+    elif outcome.kind == "park":
+        conn.execute(
+            "update ops.account_state set last_attempt_at = %s, pending_task_id = null, "
+            "pending_since = null, parked_task_id = %s, parked_reason = %s, parked_at = %s "
+            "where platform = %s and account_id = %s",
+            (ts(now), task.task_id, outcome.reason, ts(now), task.platform, task.account_id),
+        )
+    else:  # retry: schedule() already made the next task the pending one
+        conn.execute(
+            "update ops.account_state set last_attempt_at = %s "
+            "where platform = %s and account_id = %s",
+            (ts(now), task.platform, task.account_id),
+        )
+
+
+def recorded_outcome(conn: psycopg.Connection, task_id: str) -> Outcome | None:
+    """The outcome a committed task recorded (a redelivery acts on it), None if uncommitted."""
+    row = conn.execute(
+        "select outcome, detail, "
+        "coalesce(extract(epoch from retry_at - committed_at), 0) "
+        "from bronze.collection_ledger where task_id = %s",
+        (task_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    kind, detail, delay = row
+    return Outcome(kind, float(delay), detail or "", records=0, replayed=True)
 
 
 def _ledger_has(conn: psycopg.Connection, task_id: str) -> bool:

@@ -16,8 +16,11 @@ class CollectionTask:
     account_id: str
     run_id: str
     attempt: int = 0
+    """Sequence number of this task in its chain; waiting for a limit adds one too."""
     priority: int = 5
     task_id: str = field(default="")
+    failures: int = 0
+    """Attempts that failed (server, network, malformed): waiting for a limit never counts."""
 
     def __post_init__(self) -> None:
         if not self.task_id:
@@ -30,8 +33,11 @@ class CollectionTask:
         """Pages listed by one attempt form one round: a retry lists again from the start."""
         return self.task_id
 
-    def next_attempt(self) -> CollectionTask:
-        return replace(self, attempt=self.attempt + 1, task_id="")
+    def next_attempt(self, failed: bool = True) -> CollectionTask:
+        """The task that continues this one; `failed` False when it only waited for a limit."""
+        return replace(
+            self, attempt=self.attempt + 1, task_id="", failures=self.failures + int(failed)
+        )
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -54,14 +60,27 @@ class Outcome:
     delay_seconds: float = 0.0
     reason: str = ""
     records: int = 0
+    failed: bool = True
+    """For a retry: whether it counts as a failure (waiting for a limit does not)."""
+    replayed: bool = False
+    """True when a redelivered task found its recorded outcome and did nothing again."""
 
     @classmethod
     def done(cls, records: int = 0, reason: str = "") -> Outcome:
         return cls("done", records=records, reason=reason)
 
     @classmethod
-    def retry(cls, delay_seconds: float, reason: str, records: int = 0) -> Outcome:
-        return cls("retry", delay_seconds=delay_seconds, reason=reason, records=records)
+    def retry(
+        cls, delay_seconds: float, reason: str, records: int = 0, failed: bool = True
+    ) -> Outcome:
+        return cls(
+            "retry", delay_seconds=delay_seconds, reason=reason, records=records, failed=failed
+        )
+
+    @classmethod
+    def wait(cls, delay_seconds: float, reason: str, records: int = 0) -> Outcome:
+        """A retry that only waits for a limit: it never uses up an attempt."""
+        return cls.retry(delay_seconds, reason, records, failed=False)
 
     @classmethod
     def park(cls, reason: str, records: int = 0) -> Outcome:

@@ -1,10 +1,13 @@
-"""The RabbitMQ queue: delays through TTL queues, parking, and redelivery after a crash."""
+"""The RabbitMQ queue: redelivery after a crash, and scheduled tasks published on time."""
 
 import time
 import uuid
 
+import psycopg
 import pytest
 
+from connectors.collection_run import make_pump
+from connectors.outbox import schedule
 from connectors.queue import RabbitQueue
 from connectors.tasks import CollectionTask, Outcome
 
@@ -55,23 +58,31 @@ def test_crash_before_ack_is_redelivered_and_handled_once(rabbit):
     assert stats.done == 1
 
 
-def test_retry_goes_through_the_delay_queue_then_parks(rabbit):
-    _, _, queue = rabbit
-    queue.publish(CollectionTask("tiktok", "b", "run2", priority=9))
-    calls: list[tuple[int, float]] = []
-    started = time.monotonic()
+def test_scheduled_task_is_published_on_time_not_before(amqp_url, db_url, rabbit_prefix):
+    """A retry waits in the outbox (any length) and runs within 2 s after its due time."""
+    queue = RabbitQueue(amqp_url, prefix=rabbit_prefix)
+    started = time.time()
+    due = {"now": started + 0.5, "later": started + 3.0}
+    with psycopg.connect(db_url) as conn, conn.transaction():
+        schedule(conn, CollectionTask("tiktok", "b", "run2", priority=9), due["later"])
+        schedule(conn, CollectionTask("tiktok", "c", "run2", priority=5), due["now"])
+    ran: dict[str, float] = {}
 
-    def throttled_once(task):
-        calls.append((task.attempt, time.monotonic() - started))
-        if task.attempt == 0:
-            return Outcome.retry(2, "rate_limit_exceeded")
-        return Outcome.park("token revoked")
+    def handler(task):
+        ran[task.account_id] = time.time()
+        return Outcome.done()
 
-    stats = queue.consume(throttled_once, idle_seconds=0.5)
-    assert [c[0] for c in calls] == [0, 1]
-    # the 5 s retry queue holds the task at least 5 s (the platform asked for 2)
-    assert calls[1][1] - calls[0][1] >= 4.9
-    assert (stats.done, stats.retried, stats.parked) == (0, 1, 1)
-    ((task, reason),) = queue.parked()
-    assert (task.task_id, reason) == ("run2:tiktok:b:a1", "token revoked")
-    assert queue.pending() == 0
+    try:
+        stats = queue.consume(
+            handler, pump=make_pump(db_url, queue.publish, time.time), idle_seconds=0.1
+        )
+    finally:
+        queue.close()
+    assert stats.done == 2
+    assert due["now"] <= ran["c"] <= due["now"] + 2.0
+    assert due["later"] <= ran["b"] <= due["later"] + 2.0
+    with psycopg.connect(db_url) as conn:
+        unpublished = conn.execute(
+            "select count(*) from ops.collection_outbox where published_at is null"
+        ).fetchone()[0]
+    assert unpublished == 0

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.queue import MAX_ATTEMPTS, InProcessQueue, retry_bucket
+from connectors.queue import InProcessQueue
 from connectors.raw_import import EnvelopeError, parse_envelope
 from connectors.tasks import CollectionTask, Outcome
 
@@ -20,50 +20,45 @@ class FakeClock:
         self.now += seconds
 
 
-def test_retry_bucket_waits_at_least_as_long_as_asked():
-    assert retry_bucket(1) == 5
-    assert retry_bucket(5) == 5
-    assert retry_bucket(6) == 30
-    assert retry_bucket(3600 * 5) == 3600
-
-
-def test_in_process_queue_orders_by_due_time_then_priority_and_retries_later():
+def test_in_process_queue_orders_by_priority_and_waits_for_scheduled_work():
     clock = FakeClock()
     queue = InProcessQueue(clock=clock, sleep=clock.sleep)
     seen = []
+    scheduled = [CollectionTask("instagram", "b", "r1", attempt=1)]
+
+    def pump():
+        # the outbox's answer: one task due at t=1600, published once its time has come
+        if scheduled and clock.now >= 1600:
+            queue.publish(scheduled.pop())
+            return 0.0
+        return 1600 - clock.now if scheduled else None
 
     def handler(task):
         seen.append((task.task_id, clock.now))
-        if task.account_id == "b" and task.attempt == 0:
-            return Outcome.retry(600, "throttled")
         return Outcome.done(records=2)
 
     queue.publish(CollectionTask("instagram", "a", "r1", priority=1))
-    queue.publish(CollectionTask("instagram", "b", "r1", priority=9))
-    stats = queue.consume(handler)
-    assert [s[0] for s in seen] == [
-        "r1:instagram:b:a0",  # higher priority first
-        "r1:instagram:a:a0",
-        "r1:instagram:b:a1",  # the retry, 600 s later
+    queue.publish(CollectionTask("instagram", "c", "r1", priority=9))
+    stats = queue.consume(handler, pump=pump)
+    assert seen == [
+        ("r1:instagram:c:a0", 1000.0),  # higher priority first
+        ("r1:instagram:a:a0", 1000.0),
+        ("r1:instagram:b:a1", 1600.0),  # the scheduled one, at its time, not before
     ]
-    assert seen[2][1] - seen[0][1] == 600
-    assert (stats.done, stats.retried, stats.parked, stats.records) == (2, 1, 0, 4)
+    assert (stats.done, stats.retried, stats.parked, stats.records) == (3, 0, 0, 6)
 
 
-def test_in_process_queue_parks_after_max_attempts():
-    clock = FakeClock()
-    queue = InProcessQueue(clock=clock, sleep=clock.sleep)
-    queue.publish(CollectionTask("tiktok", "x", "r"))
-    stats = queue.consume(lambda task: Outcome.retry(5, "server error"))
-    assert stats.retried == MAX_ATTEMPTS - 1
-    assert stats.parked == 1
-    ((task, reason),) = queue.parked()
-    assert task.attempt == MAX_ATTEMPTS - 1
-    assert reason == "gave up: server error"
+def test_waiting_for_a_limit_uses_up_no_attempt():
+    task = CollectionTask("tiktok", "x", "r", failures=2)
+    waited = task.next_attempt(failed=False)
+    failed = task.next_attempt(failed=True)
+    assert (waited.task_id, waited.failures) == ("r:tiktok:x:a1", 2)
+    assert (failed.task_id, failed.failures) == ("r:tiktok:x:a1", 3)
+    assert Outcome.wait(60, "throttled").failed is False
 
 
 def test_task_json_round_trip():
-    task = CollectionTask("tiktok", "-000abc", "run1", attempt=2, priority=7)
+    task = CollectionTask("tiktok", "-000abc", "run1", attempt=2, priority=7, failures=1)
     assert CollectionTask.from_json(task.to_json()) == task
     assert task.round_id == "run1:tiktok:-000abc:a2"
 
