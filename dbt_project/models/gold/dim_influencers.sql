@@ -87,6 +87,65 @@ collected as (
     from posts
     group by platform, account_id
 
+),
+
+-- engagement by reach (Instagram insights) and by views (TikTok): the same window rule as
+-- above, each over the posts whose own rate is known
+{% for basis, basis_platform in [('reach', 'instagram'), ('views', 'tiktok')] %}
+rated_by_{{ basis }} as (
+
+    select
+        platform,
+        account_id,
+        engagement_rate_{{ basis }} as rate,
+        row_number() over (
+            partition by platform, account_id
+            order by posted_at desc nulls last, post_id desc
+        ) as recency_rank
+    from posts
+    where not is_deleted
+        and platform = '{{ basis_platform }}'
+        and engagement_rate_{{ basis }} is not null
+
+),
+
+engagement_by_{{ basis }} as (
+
+    select
+        platform,
+        account_id,
+        round({{ median('rate') }}, 4) as median_engagement_rate_{{ basis }}
+    from rated_by_{{ basis }}
+    where recency_rank <= 30
+    group by platform, account_id
+
+),
+{% endfor %}
+
+sponsorship as (
+
+    select
+        platform,
+        account_id,
+        sum(case when is_sponsored then 1 else 0 end) as sponsored_posts,
+        sum(case when is_sponsored then 0 else 1 end) as organic_posts,
+        {{ median('case when is_sponsored then engagement_rate_followers end') }}
+            as median_rate_sponsored,
+        {{ median('case when not is_sponsored then engagement_rate_followers end') }}
+            as median_rate_organic
+    from posts
+    where not is_deleted
+    group by platform, account_id
+
+),
+
+latest_day as (
+
+    select
+        *,
+        row_number() over (partition by platform, account_id order by day desc) as recency_rank
+    from {{ ref('fct_influencer_daily') }}
+
 )
 
 select
@@ -104,6 +163,42 @@ select
     coalesce(engagement.posts_in_engagement_window, 0) as posts_in_engagement_window,
     coalesce(collected.posts_collected, 0) as posts_collected,
     coalesce(collected.posts_deleted, 0) as posts_deleted,
+    engagement_by_reach.median_engagement_rate_reach,
+    case
+        when latest_snapshot.platform <> 'instagram' then 'reach is an Instagram insight'
+        when engagement_by_reach.median_engagement_rate_reach is null
+            then 'no live post with reach (a public creator has no insights)'
+    end as median_engagement_rate_reach_null_reason,
+    engagement_by_views.median_engagement_rate_views,
+    case
+        when latest_snapshot.platform <> 'tiktok' then 'the rate by views is given for TikTok'
+        when engagement_by_views.median_engagement_rate_views is null
+            then 'no live video with views'
+    end as median_engagement_rate_views_null_reason,
+    coalesce(sponsorship.sponsored_posts, 0) as sponsored_posts,
+    case
+        when sponsorship.sponsored_posts + sponsorship.organic_posts > 0 then round(
+            cast(sponsorship.sponsored_posts as {{ type_exact_numeric() }})
+            / (sponsorship.sponsored_posts + sponsorship.organic_posts),
+            4
+        )
+    end as sponsored_share,
+    case
+        when sponsorship.median_rate_organic > 0
+            then round(sponsorship.median_rate_sponsored / sponsorship.median_rate_organic, 4)
+    end as sponsored_engagement_ratio,
+    case
+        when sponsorship.account_id is null then 'no live post collected'
+        when sponsorship.median_rate_sponsored is null then 'no sponsored post with a rate'
+        when sponsorship.median_rate_organic is null then 'no organic post with a rate'
+        when sponsorship.median_rate_organic = 0 then 'organic posts have a median rate of 0'
+    end as sponsored_engagement_ratio_null_reason,
+    {% for n in [7, 30, 90] %}
+    latest_day.followers_growth_{{ n }}d,
+    latest_day.followers_growth_{{ n }}d_pct,
+    latest_day.followers_growth_{{ n }}d_null_reason,
+    {% endfor %}
+    latest_day.day as growth_as_of,
     latest_snapshot.captured_at
 from latest_snapshot
 {% for column in ['username', 'followers', 'following', 'posts_count'] %}
@@ -118,4 +213,13 @@ left join engagement
 left join collected
     on collected.platform = latest_snapshot.platform
     and collected.account_id = latest_snapshot.account_id
+{% for cte in ['engagement_by_reach', 'engagement_by_views', 'sponsorship'] %}
+left join {{ cte }}
+    on {{ cte }}.platform = latest_snapshot.platform
+    and {{ cte }}.account_id = latest_snapshot.account_id
+{% endfor %}
+left join latest_day
+    on latest_day.platform = latest_snapshot.platform
+    and latest_day.account_id = latest_snapshot.account_id
+    and latest_day.recency_rank = 1
 where latest_snapshot.recency_rank = 1

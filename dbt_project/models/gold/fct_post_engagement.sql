@@ -45,12 +45,18 @@ measured as (
         cast(
             coalesce(posts.likes, 0) + coalesce(posts.comments, 0) + coalesce(posts.shares, 0)
             as {{ type_exact_numeric() }}
-        ) as interactions
+        ) as interactions,
+        -- disclosure markers (post_sponsored_markers): a post without a caption discloses nothing
+        coalesce(sponsorship.is_sponsored, false) as is_sponsored,
+        sponsorship.sponsored_marker
     from posts
     left join followers_in_force
         on followers_in_force.platform = posts.platform
         and followers_in_force.post_id = posts.post_id
         and followers_in_force.snapshot_rank = 1
+    left join {{ ref('post_sponsored_markers') }} as sponsorship
+        on sponsorship.platform = posts.platform
+        and sponsorship.post_id = posts.post_id
 
 )
 
@@ -83,6 +89,8 @@ select
     end as engagement_rate_views,
     likes_hidden,
     (shares is null) as shares_unknown,
+    is_sponsored,
+    sponsored_marker,
     is_deleted,
     deleted_at,
     first_seen_at,

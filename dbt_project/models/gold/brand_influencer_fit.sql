@@ -1,0 +1,257 @@
+-- One row per (brand, influencer): how much of the influencer's audience and content falls
+-- inside the brand's target, each component shown, null where the data is unavailable.
+-- Formulas in brand_influencer_fit.yml.
+
+{% set audience_dimensions = ['age', 'gender', 'country', 'city'] %}
+{% set components = audience_dimensions + ['interest', 'size'] %}
+
+with
+
+brands as (
+
+    select * from {{ ref('dim_brands') }}
+
+),
+
+targets as (
+
+    select brand_name, dimension, {{ fold_text('value') }} as folded_value
+    from {{ ref('dim_brand_targets') }}
+
+),
+
+stated as (
+
+    select
+        brands.brand_name,
+        {% for dimension in components %}
+        {% if dimension == 'size' %}
+        (brands.followers_min is not null or brands.followers_max is not null) as states_size
+        {% else %}
+        exists (
+            select 1 from targets
+            where targets.brand_name = brands.brand_name and targets.dimension = '{{ dimension }}'
+        ) as states_{{ dimension }},
+        {% endif %}
+        {% endfor %}
+    from brands
+
+),
+
+influencers as (
+
+    select platform, account_id, username, followers
+    from {{ ref('dim_influencers') }}
+
+),
+
+segments as (
+
+    select platform, account_id, dimension, {{ fold_text('segment') }} as folded_segment, share
+    from {{ ref('audience_segments') }}
+    where dimension in ('{{ audience_dimensions | join("', '") }}')
+
+),
+
+-- which dimensions each influencer has demographics for
+measured_dimensions as (
+
+    select distinct platform, account_id, dimension
+    from segments
+
+),
+
+-- the share of the influencer's audience in the brand's stated segments, per dimension
+inside as (
+
+    select
+        targets.brand_name,
+        segments.platform,
+        segments.account_id,
+        segments.dimension,
+        sum(segments.share) as share_in_target
+    from targets
+    inner join segments
+        on segments.dimension = targets.dimension
+        and segments.folded_segment = targets.folded_value
+    group by targets.brand_name, segments.platform, segments.account_id, segments.dimension
+
+),
+
+live_interests as (
+
+    select * from {{ ref('post_interests') }}
+    where not is_deleted
+
+),
+
+tagged_posts as (
+
+    select platform, account_id, count(distinct post_id) as posts_with_any_interest
+    from live_interests
+    group by platform, account_id
+
+),
+
+posts_in_target_interests as (
+
+    select
+        targets.brand_name,
+        live_interests.platform,
+        live_interests.account_id,
+        count(distinct live_interests.post_id) as posts_in_target
+    from targets
+    inner join live_interests
+        on targets.dimension = 'interest'
+        and live_interests.interest = targets.folded_value
+    group by targets.brand_name, live_interests.platform, live_interests.account_id
+
+),
+
+pairs as (
+
+    select
+        brands.brand_name,
+        brands.followers_min,
+        brands.followers_max,
+        stated.states_age,
+        stated.states_gender,
+        stated.states_country,
+        stated.states_city,
+        stated.states_interest,
+        stated.states_size,
+        influencers.platform,
+        influencers.account_id,
+        influencers.username,
+        influencers.followers
+    from brands
+    inner join stated
+        on stated.brand_name = brands.brand_name
+    cross join influencers
+
+),
+
+components as (
+
+    select
+        pairs.*,
+        {% for dimension in audience_dimensions %}
+        case
+            when pairs.states_{{ dimension }} and measured_{{ dimension }}.dimension is not null
+                then round(coalesce(inside_{{ dimension }}.share_in_target, 0), 4)
+        end as {{ dimension }}_share_in_target,
+        {% endfor %}
+        case
+            when pairs.states_interest and tagged_posts.posts_with_any_interest > 0 then round(
+                cast(coalesce(posts_in_target_interests.posts_in_target, 0)
+                    as {{ type_exact_numeric() }})
+                / tagged_posts.posts_with_any_interest,
+                4
+            )
+        end as interest_overlap,
+        case
+            when not pairs.states_size or pairs.followers is null then null
+            when pairs.followers_min is not null and pairs.followers < pairs.followers_min
+                then round(
+                    cast(pairs.followers as {{ type_exact_numeric() }}) / pairs.followers_min, 4
+                )
+            when pairs.followers_max is not null and pairs.followers > pairs.followers_max
+                then round(
+                    cast(pairs.followers_max as {{ type_exact_numeric() }}) / pairs.followers, 4
+                )
+            else cast(1 as {{ type_exact_numeric() }})
+        end as size_fit,
+        case
+            when pairs.platform = 'tiktok' then 'TikTok gives no audience demographics'
+            when pairs.followers < 100 then 'Instagram gives no demographics below 100 followers'
+            else 'no demographics captured (a public creator shows none)'
+        end as demographics_missing_reason
+    from pairs
+    {% for dimension in audience_dimensions %}
+    left join measured_dimensions as measured_{{ dimension }}
+        on measured_{{ dimension }}.platform = pairs.platform
+        and measured_{{ dimension }}.account_id = pairs.account_id
+        and measured_{{ dimension }}.dimension = '{{ dimension }}'
+    left join inside as inside_{{ dimension }}
+        on inside_{{ dimension }}.brand_name = pairs.brand_name
+        and inside_{{ dimension }}.platform = pairs.platform
+        and inside_{{ dimension }}.account_id = pairs.account_id
+        and inside_{{ dimension }}.dimension = '{{ dimension }}'
+    {% endfor %}
+    left join tagged_posts
+        on tagged_posts.platform = pairs.platform
+        and tagged_posts.account_id = pairs.account_id
+    left join posts_in_target_interests
+        on posts_in_target_interests.brand_name = pairs.brand_name
+        and posts_in_target_interests.platform = pairs.platform
+        and posts_in_target_interests.account_id = pairs.account_id
+
+),
+
+{% set component_columns = {
+    'age': 'age_share_in_target',
+    'gender': 'gender_share_in_target',
+    'country': 'country_share_in_target',
+    'city': 'city_share_in_target',
+    'interest': 'interest_overlap',
+    'size': 'size_fit',
+} %}
+
+counted as (
+
+    select
+        components.*,
+        (
+            {% for name, column in component_columns.items() %}
+            case when states_{{ name }} then 1 else 0 end{{ " +" if not loop.last }}
+            {% endfor %}
+        ) as fit_components_stated,
+        (
+            {% for name, column in component_columns.items() %}
+            case when {{ column }} is not null then 1 else 0 end{{ " +" if not loop.last }}
+            {% endfor %}
+        ) as fit_components_used,
+        (
+            {% for name, column in component_columns.items() %}
+            coalesce({{ column }}, 0){{ " +" if not loop.last }}
+            {% endfor %}
+        ) as component_sum,
+        (
+            {% for name, column in component_columns.items() %}
+            case
+                when states_{{ name }} and {{ column }} is null then '{{ name }}: ' || {{
+                    "demographics_missing_reason" if name in audience_dimensions
+                    else ("'no live post with a known interest'" if name == 'interest'
+                    else "'followers unknown'") }} || '; '
+                else ''
+            end{{ " ||" if not loop.last }}
+            {% endfor %}
+        ) as missing_text
+    from components
+
+)
+
+select
+    brand_name,
+    platform,
+    account_id,
+    username,
+    followers,
+    case
+        when fit_components_used > 0
+            then round(cast(component_sum as {{ type_exact_numeric() }}) * 100 / fit_components_used, 2)
+    end as fit_score,
+    {% for column in component_columns.values() %}
+    {{ column }},
+    {% endfor %}
+    fit_components_used,
+    fit_components_stated,
+    case
+        when fit_components_stated > 0
+            then round(cast(fit_components_used as {{ type_exact_numeric() }}) / fit_components_stated, 4)
+    end as fit_confidence,
+    case
+        when fit_components_stated = 0 then 'the brand states no target'
+        when missing_text <> '' then rtrim(missing_text, '; ')
+    end as unavailable_components
+from counted
