@@ -1,41 +1,76 @@
-"""Response cache in Redis, keyed by the gold version so a pipeline bump invalidates everything.
+"""Response cache and rate limits in Redis, keyed by the gold version so a gold build
+invalidates everything at once.
+
+A cached read costs one Redis round trip: a Lua script counts the client's request against its
+rate limit, reads the gold and workspace versions and returns the stored bytes (an ETag and the
+JSON exactly as first serialised: nothing is validated again). A miss loads once per key
+(single-flight: within a process through a shared future, across processes through a short
+Redis lock the others wait on) and stores the bytes.
 
 Redis is optional infrastructure (principle 6): not configured means every response bypasses
-the cache; Redis failing at runtime means a warning once per failure burst, then PostgreSQL
-answers until Redis is back. Nothing here may turn a Redis problem into an error response.
+the cache and no rate limit applies; Redis failing at runtime means a warning once per failure
+burst, then PostgreSQL answers until Redis is back. Nothing here may turn a Redis problem into
+an error response.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Literal
 from urllib.parse import urlencode
 
 import redis
-from fastapi import Response
+import redis.asyncio as aioredis
+from fastapi import Request, Response
 from pydantic import BaseModel
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from starlette.concurrency import run_in_threadpool
 
-from analisa.core.gold_version import DEFAULT_PREFIX, read_gold_version
+from analisa.core.gold_version import DEFAULT_PREFIX, gold_version_key
+from serving_api.auth import Principal
+from serving_api.metrics import CACHE_LOOKUPS
+from serving_api.problems import ApiProblem
 
 log = logging.getLogger(__name__)
 
 CacheStatus = Literal["hit", "miss", "bypass"]
 CACHE_HEADER = "X-Cache"
+ETAG_LENGTH = 16
+RATE_WINDOW_SECONDS = 60
+_REDIS_ERRORS = (redis.RedisError, OSError, asyncio.TimeoutError)
+
+# KEYS: rate key, gold version key, workspace version key.
+# ARGV: limit (0: none), window seconds, key head (prefix + "api:v1:"), key tail (path?query).
+_LOOKUP = """
+local limit = tonumber(ARGV[1])
+if limit > 0 then
+    local n = redis.call('INCR', KEYS[1])
+    if n == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]) + 1) end
+    if n > limit then return {0} end
+end
+local gv = redis.call('GET', KEYS[2]) or '0'
+local wv = redis.call('GET', KEYS[3]) or '0'
+local key = ARGV[3] .. gv .. ':' .. wv .. ':' .. ARGV[4]
+return {1, key, redis.call('GET', key)}
+"""
+
+_RATE = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]) + 1) end
+return n
+"""
 
 
-def redis_client(url: str, *, max_connections: int, timeout: float = 2.0) -> redis.Redis:
-    """A client on a bounded, blocking pool.
-
-    The default pool raises MaxConnectionsError under a burst of concurrent requests; this one
-    makes a request wait up to `timeout` for a free connection. Short socket timeouts and a
-    single immediate retry (for a connection the server closed) keep a dead Redis cheap.
-    """
-    pool = redis.BlockingConnectionPool.from_url(
+def redis_client(url: str, *, max_connections: int, timeout: float = 2.0) -> aioredis.Redis:
+    """An asyncio client on a bounded, blocking pool: a burst waits up to `timeout` for a free
+    connection instead of failing. Short socket timeouts and one immediate retry (for a
+    connection the server closed) keep a dead Redis cheap."""
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
         timeout=timeout,
@@ -43,99 +78,246 @@ def redis_client(url: str, *, max_connections: int, timeout: float = 2.0) -> red
         socket_timeout=timeout,
         retry=Retry(NoBackoff(), 1),
     )
-    return redis.Redis(connection_pool=pool)
+    return aioredis.Redis(connection_pool=pool)
+
+
+def etag_of(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=ETAG_LENGTH // 2).hexdigest()
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    for tag in if_none_match.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag.removeprefix("W/").strip('"') == etag:
+            return True
+    return False
 
 
 class ResponseCache:
-    """JSON responses cached under `{prefix}api:v1:{gold_version}:{path}?{sorted params}`."""
+    """JSON responses under `{prefix}api:v1:{gold}:{workspace version}:{path}?{params}`."""
 
     def __init__(
         self,
-        client: redis.Redis | None,
+        client: aioredis.Redis | None,
         *,
         prefix: str = DEFAULT_PREFIX,
         ttl_seconds: int = 300,
         retry_after_seconds: float = 5.0,
+        rate_limit_per_minute: int = 0,
+        lock_wait_seconds: float = 2.0,
     ) -> None:
         self.client = client
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds
+        self.rate_limit = rate_limit_per_minute
+        self.lock_wait_seconds = lock_wait_seconds
         # After a failure, skip Redis for a while: a blackholed host would otherwise cost every
         # request a connect timeout.
         self.retry_after_seconds = retry_after_seconds
-        self._lock = threading.Lock()
         self._failing_since: float | None = None
         self._skip_until = 0.0
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._lookup = client.register_script(_LOOKUP) if client is not None else None
+        self._rate = client.register_script(_RATE) if client is not None else None
 
     @property
     def enabled(self) -> bool:
         return self.client is not None
 
-    def key(self, version: int, path: str, params: Mapping[str, object]) -> str:
-        query = urlencode(sorted((k, str(v)) for k, v in params.items() if v is not None))
-        return f"{self.prefix}api:v1:{version}:{path}?{query}"
+    def _usable(self) -> bool:
+        return self.client is not None and time.monotonic() >= self._skip_until
 
-    def respond(
-        self, path: str, params: Mapping[str, object], load: Callable[[], BaseModel]
-    ) -> Response:
-        """The cached JSON for (path, params), or `load()` serialised and cached.
+    def workspace_version_key(self, workspace_id: int) -> str:
+        return f"{self.prefix}workspace_version:{workspace_id}"
 
-        `params` are the endpoint's validated parameters (defaults included), not the raw query
-        string: equivalent URLs share an entry and unknown parameters cannot grow the cache.
-        Exceptions from `load` (404, 503) propagate and are never cached.
-        """
-        if self.client is None or time.monotonic() < self._skip_until:
-            return _json(load().model_dump_json().encode(), "bypass")
+    def _rate_key(self, subject: str) -> tuple[str, int]:
+        now = time.time()
+        window = int(now // RATE_WINDOW_SECONDS)
+        retry_after = max(1, int((window + 1) * RATE_WINDOW_SECONDS - now) + 1)
+        return f"{self.prefix}ratelimit:{subject}:{window}", retry_after
+
+    @staticmethod
+    def tail(path: str, params: Mapping[str, object]) -> str:
+        """`path?sorted params` without the Nones: equivalent URLs share an entry."""
+        items = []
+        for k, v in params.items():
+            if v is None:
+                continue
+            for one in v if isinstance(v, list | tuple) else (v,):
+                items.append((k, str(one)))
+        return f"{path}?{urlencode(sorted(items))}"
+
+    def _too_many(self, retry_after: int) -> ApiProblem:
+        return ApiProblem(
+            429,
+            "Too Many Requests",
+            f"rate limit of {self.rate_limit} requests per minute reached",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    async def check_rate(self, principal: Principal) -> None:
+        """Count one request of this client; 429 past the limit (no limit without Redis)."""
+        await self.check_rate_key(principal.subject)
+
+    async def check_rate_key(self, subject: str) -> None:
+        if self.rate_limit <= 0 or not self._usable():
+            return
+        key, retry_after = self._rate_key(subject)
         try:
-            key = self.key(read_gold_version(self.client, self.prefix), path, params)
-            cached = self.client.get(key)
-        except redis.RedisError as exc:
+            count = await self._rate(keys=[key], args=[RATE_WINDOW_SECONDS])
+        except _REDIS_ERRORS as exc:
             self._failed(exc)
-            return _json(load().model_dump_json().encode(), "bypass")
+            return
         self._recovered()
-        if cached is not None:
-            return _json(cached, "hit")
-        body = load().model_dump_json().encode()
-        try:
-            self.client.set(key, body, ex=self.ttl_seconds)
-        except redis.RedisError as exc:
-            self._failed(exc)
-        return _json(body, "miss")
+        if int(count) > self.rate_limit:
+            raise self._too_many(retry_after)
 
-    def status(self) -> tuple[Literal["ok", "disabled", "error"], int | None]:
-        """Cache state and gold version for /healthz; asks Redis even while skipping it."""
+    async def respond(
+        self,
+        request: Request,
+        principal: Principal | None,
+        path: str,
+        params: Mapping[str, object],
+        load: Callable[[], BaseModel],
+    ) -> Response:
+        """The cached JSON for (workspace, path, params), or `load()` (run in a thread)
+        serialised, cached and returned. `params` are the endpoint's validated parameters, not
+        the raw query string. Exceptions from `load` (404, 503) propagate and are never cached.
+        `principal` None: the same answer for every workspace (and no rate limit)."""
+        tail = self.tail(path, params)
+        workspace = principal.workspace_id if principal is not None else 0
+        if not self._usable():
+            CACHE_LOOKUPS.labels("bypass").inc()
+            body = await self._load_once(f"bypass:{workspace}:{tail}", load)
+            return self._response(request, body, etag_of(body), "bypass")
+        rate_key, retry_after = (
+            self._rate_key(principal.subject) if principal is not None else ("", 0)
+        )
+        limit = self.rate_limit if principal is not None else 0
+        try:
+            found = await self._lookup(
+                keys=[
+                    rate_key or f"{self.prefix}ratelimit:none",
+                    gold_version_key(self.prefix),
+                    self.workspace_version_key(workspace),
+                ],
+                args=[limit, RATE_WINDOW_SECONDS, f"{self.prefix}api:v1:", f"{workspace}:{tail}"],
+            )
+        except _REDIS_ERRORS as exc:
+            self._failed(exc)
+            CACHE_LOOKUPS.labels("bypass").inc()
+            body = await self._load_once(f"bypass:{workspace}:{tail}", load)
+            return self._response(request, body, etag_of(body), "bypass")
+        self._recovered()
+        if int(found[0]) == 0:
+            raise self._too_many(retry_after)
+        key = found[1].decode() if isinstance(found[1], bytes) else str(found[1])
+        stored = found[2] if len(found) > 2 else None
+        if stored:
+            CACHE_LOOKUPS.labels("hit").inc()
+            return self._response(
+                request, stored[ETAG_LENGTH:], stored[:ETAG_LENGTH].decode(), "hit"
+            )
+        status, stored = await self._fill(key, load)
+        return self._response(request, stored[ETAG_LENGTH:], stored[:ETAG_LENGTH].decode(), status)
+
+    async def _fill(self, key: str, load: Callable[[], BaseModel]) -> tuple[CacheStatus, bytes]:
+        """Load and store under `key` once across processes; others wait for the bytes."""
+        lock = f"{key}:lock"
+        try:
+            owner = await self.client.set(
+                lock, b"1", nx=True, px=int(self.lock_wait_seconds * 2000)
+            )
+            if not owner:
+                deadline = time.monotonic() + self.lock_wait_seconds
+                while time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)
+                    stored = await self.client.get(key)
+                    if stored:
+                        CACHE_LOOKUPS.labels("hit").inc()
+                        return "hit", stored
+        except _REDIS_ERRORS as exc:
+            self._failed(exc)
+            owner = False
+        CACHE_LOOKUPS.labels("miss").inc()
+        body = await self._load_once(key, load)
+        stored = etag_of(body).encode() + body
+        try:
+            await self.client.set(key, stored, ex=self.ttl_seconds)
+            if owner:
+                await self.client.delete(lock)
+        except _REDIS_ERRORS as exc:
+            self._failed(exc)
+        return "miss", stored
+
+    async def _load_once(self, key: str, load: Callable[[], BaseModel]) -> bytes:
+        """Concurrent misses of one key in this process share one load."""
+        running = self._inflight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            body = await run_in_threadpool(lambda: load().model_dump_json().encode())
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            raise
+        finally:
+            self._inflight.pop(key, None)
+        future.set_result(body)
+        return body
+
+    @staticmethod
+    def _response(request: Request, body: bytes, etag: str, status: CacheStatus) -> Response:
+        headers = {
+            CACHE_HEADER: status,
+            "ETag": f'"{etag}"',
+            "Cache-Control": "private, no-cache",
+            "Vary": "Authorization",
+        }
+        if _matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        return Response(content=body, media_type="application/json", headers=headers)
+
+    async def bump_workspace(self, workspace_id: int) -> None:
+        """After a workspace's lists change: its cached answers become unreachable."""
+        if self.client is None:
+            return
+        try:
+            await self.client.incr(self.workspace_version_key(workspace_id))
+        except _REDIS_ERRORS as exc:
+            self._failed(exc)
+
+    async def status(self) -> tuple[Literal["ok", "disabled", "error"], int | None]:
+        """Cache state and gold version for /readyz; asks Redis even while skipping it."""
         if self.client is None:
             return "disabled", None
         try:
-            version = read_gold_version(self.client, self.prefix)
-        except redis.RedisError as exc:
+            value = await self.client.get(gold_version_key(self.prefix))
+        except _REDIS_ERRORS as exc:
             self._failed(exc)
             return "error", None
         self._recovered()
-        return "ok", version
+        return "ok", 0 if value is None else int(value)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         if self.client is not None:
-            self.client.close()
-            self.client.connection_pool.disconnect()
+            await self.client.aclose()
+            await self.client.connection_pool.disconnect()
 
-    def _failed(self, exc: Exception) -> None:
-        with self._lock:
-            first = self._failing_since is None
-            if first:
-                self._failing_since = time.monotonic()
-            self._skip_until = time.monotonic() + self.retry_after_seconds
+    def _failed(self, exc: BaseException) -> None:
+        first = self._failing_since is None
+        if first:
+            self._failing_since = time.monotonic()
+        self._skip_until = time.monotonic() + self.retry_after_seconds
         if first:
             log.warning("Redis cache unavailable, serving from PostgreSQL: %s", exc)
 
     def _recovered(self) -> None:
         if self._failing_since is None:
             return
-        with self._lock:
-            since, self._failing_since = self._failing_since, None
-        if since is not None:
-            log.info("Redis cache available again after %.1f s", time.monotonic() - since)
-
-
-def _json(body: bytes, status: CacheStatus) -> Response:
-    return Response(content=body, media_type="application/json", headers={CACHE_HEADER: status})
+        since, self._failing_since = self._failing_since, None
+        log.info("Redis cache available again after %.1f s", time.monotonic() - since)

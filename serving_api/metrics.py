@@ -1,0 +1,73 @@
+"""Prometheus metrics: latency per route, responses and errors by status, cache lookups.
+
+A pure ASGI middleware (no BaseHTTPMiddleware): it reads the matched route template after the
+app ran, so labels stay bounded (`/v1/influencers/{platform}/{account_id}`, never one label per
+account). With several uvicorn workers set PROMETHEUS_MULTIPROC_DIR so /metrics sums them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client import REGISTRY as DEFAULT_REGISTRY
+from starlette.responses import Response
+
+LATENCY = Histogram(
+    "analisa_api_request_duration_seconds",
+    "Time to answer a request, by method and route template.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+RESPONSES = Counter(
+    "analisa_api_responses_total", "Responses by route template and status.", ["route", "status"]
+)
+ERRORS = Counter("analisa_api_errors_total", "Error responses (4xx and 5xx) by status.", ["status"])
+CACHE_LOOKUPS = Counter(
+    "analisa_api_cache_lookups_total", "Response cache lookups: hit, miss or bypass.", ["result"]
+)
+
+
+class MetricsMiddleware:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+            RESPONSES.labels(template, str(status)).inc()
+            if status >= 400:
+                ERRORS.labels(str(status)).inc()
+
+
+def metrics_response() -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = DEFAULT_REGISTRY
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
