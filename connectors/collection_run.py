@@ -40,6 +40,11 @@ def _redis(settings: Settings):
     return redis.Redis.from_url(settings.redis_url)
 
 
+def shared_budget(settings: Settings) -> RateBudget:
+    """The rate budget every worker shares (Redis), or this process's own without Redis."""
+    return RateBudget(_redis(settings), prefix=settings.redis_prefix)
+
+
 def make_pump(db_url: str, publish, clock: Callable[[], float]):
     """Publish due outbox rows; seconds until the next scheduled one (None when none is)."""
 
@@ -73,7 +78,7 @@ def run_collection(
     if isinstance(queue, InProcessQueue):
         republish_unfinished(db_url)  # a previous in-process run died with its queue
     planned = plan(db_url, run_id, clock(), platforms=platforms, due_only=False)
-    budget = budget or RateBudget(_redis(settings))
+    budget = budget or shared_budget(settings)
     collector = Collector(settings, db_url, budget=budget, clock=clock)
     try:
         stats = queue.consume(collector, pump=make_pump(db_url, queue.publish, clock))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.defs.collection.assets import bronze
+from orchestration.defs.collection.planner import plan_collection
 from orchestration.defs.dbt.assets import layer_assets
 from orchestration.defs.exports.assets import gold_cache_version, gold_parquet
 from orchestration.defs.quality.checks import (
@@ -47,6 +48,7 @@ def build_definitions(analisa: AnalisaResource | None = None) -> dg.Definitions:
         asset_checks=CHECKS,
         jobs=[collect_and_build, build_from_bronze],
         schedules=[collect_every_6_hours],
+        sensors=[plan_collection],
         resources={"analisa": analisa or AnalisaResource()},
     )
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from analisa.cli import accounts, build, clients, data, database, serve, tokens, workspaces
+from analisa.cli import accounts, build, clients, data, database, serve, tokens, worker, workspaces
 from analisa.cli.runtime import console
 
 HELP = """\
@@ -75,6 +75,7 @@ app.command(rich_help_panel=BUILD)(data.ingest)
 app.command(rich_help_panel=BUILD)(build.pipeline)
 app.command(rich_help_panel=BUILD)(build.collect)
 app.command(rich_help_panel=ACCOUNTS)(accounts.connect)
+app.command(rich_help_panel=BUILD)(worker.worker)
 app.command(rich_help_panel=SERVE)(serve.serve)
 app.command(rich_help_panel=SERVE)(serve.sandbox)
 app.command(rich_help_panel=ADMIN)(database.migrate)

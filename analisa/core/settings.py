@@ -100,6 +100,29 @@ class Settings(BaseSettings):
     )
     tiktok_api_url: str = Field("https://open.tiktokapis.com", alias="TIKTOK_API_URL")
 
+    # Collection (issue #7): workers, planner cadence, shared budgets, incremental rounds, tokens.
+    queue_prefix: str = Field("analisa", min_length=1, alias="ANALISA_QUEUE_PREFIX")
+    redis_prefix: str = Field("analisa:", alias="ANALISA_REDIS_PREFIX")
+    collection_interval_seconds: float = Field(
+        6 * 3600, gt=0, alias="ANALISA_COLLECTION_INTERVAL_SECONDS"
+    )
+    worker_grace_seconds: float = Field(60, ge=0, alias="ANALISA_WORKER_GRACE_SECONDS")
+    worker_heartbeat_seconds: int = Field(30, ge=1, alias="ANALISA_WORKER_HEARTBEAT_SECONDS")
+    tiktok_rate_scope: Literal["app", "account"] = Field("app", alias="TIKTOK_RATE_SCOPE")
+    tiktok_requests_per_minute: int = Field(600, ge=1, alias="TIKTOK_REQUESTS_PER_MINUTE")
+    usage_slowdown_percent: int = Field(80, ge=1, le=100, alias="ANALISA_USAGE_SLOWDOWN_PERCENT")
+    instagram_page_size: int = Field(100, ge=1, le=100, alias="INSTAGRAM_PAGE_SIZE")
+    recent_insights_days: int = Field(7, ge=0, alias="ANALISA_RECENT_INSIGHTS_DAYS")
+    old_insights_every_seconds: float = Field(
+        7 * 86400, gt=0, alias="ANALISA_OLD_INSIGHTS_EVERY_SECONDS"
+    )
+    full_listing_every_seconds: float = Field(
+        86400, gt=0, alias="ANALISA_FULL_LISTING_EVERY_SECONDS"
+    )
+    token_refresh_window_seconds: float = Field(
+        7 * 86400, gt=0, alias="ANALISA_TOKEN_REFRESH_WINDOW_SECONDS"
+    )
+
     # Serving.
     api_cache_ttl_seconds: int = Field(300, alias="ANALISA_API_CACHE_TTL")
     api_redis_max_connections: int = Field(50, alias="ANALISA_API_REDIS_MAX_CONNECTIONS")

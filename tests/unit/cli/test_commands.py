@@ -15,7 +15,17 @@ from typer.testing import CliRunner
 from analisa.cli import app
 
 NOWHERE = "postgresql://nobody@127.0.0.1:9/nowhere"
-COMMANDS = {"demo", "pipeline", "collect", "ingest", "connect", "migrate", "serve", "sandbox"}
+COMMANDS = {
+    "demo",
+    "pipeline",
+    "collect",
+    "ingest",
+    "connect",
+    "migrate",
+    "serve",
+    "sandbox",
+    "worker",
+}
 APP_VARIABLES = (
     "INSTAGRAM_CLIENT_ID",
     "INSTAGRAM_CLIENT_SECRET",
