@@ -3,7 +3,8 @@
 Bronze is what silver and gold are rebuilt from, so here every record must keep the rules (a
 record without an account or with a status of 0 is a broken writer, not an odd answer). One
 aggregate query over bronze.raw_records counts, per platform and endpoint of the catalog, the
-records breaking each rule; examples are fetched only for a rule that fails.
+records breaking each rule; examples are fetched only for a rule that fails. Great Expectations
+judges the counts (expectations/judge.py): every one must be 0.
 
 Malformed bodies are not a gate failure: they are kept, quarantined by silver, and counted by the
 separate `malformed_responses` warning check (also in SQL, at most a few examples returned).
@@ -19,7 +20,8 @@ import psycopg
 
 from analisa.core import catalog
 from analisa.core.clock import utcnow
-from expectations.results import CheckOutcome, GateResult, none_allowed
+from expectations.judge import Unjudged, judge
+from expectations.results import Check, GateResult, none_allowed
 from expectations.thresholds import BRONZE_FUTURE_TOLERANCE
 
 EndpointKey = tuple[str, str]
@@ -127,18 +129,19 @@ def _duplicate_examples(conn: psycopg.Connection, key: EndpointKey) -> list[str]
 def evaluate(
     conn: psycopg.Connection, now: datetime | None = None
 ) -> dict[EndpointKey, GateResult]:
-    """The gate of every catalog endpoint (an endpoint without records passes on 0 rows)."""
+    """The gate of every catalog endpoint (an endpoint without records passes on 0 rows), judged
+    by one GX suite run on the counts."""
     params = {"latest_allowed": (now or utcnow()) + BRONZE_FUTURE_TOLERANCE}
     cur = conn.execute(AGGREGATE_SQL, params)
     names = [d.name for d in cur.description]
     found = {(row[0], row[1]): dict(zip(names, row, strict=True)) for row in cur.fetchall()}
     duplicated = {(p, e): n for p, e, n in conn.execute(DUPLICATES_SQL)}
-    results = {}
+    gates: dict[EndpointKey, Unjudged] = {}
     for endpoint in catalog.ENDPOINTS:
         key = (endpoint.platform, endpoint.name)
         counts = found.get(key, {})
         total = counts.get("records", 0)
-        checks: list[CheckOutcome] = []
+        checks: list[Check] = []
         for rule in RULES:
             if not rule.applies(endpoint):
                 continue
@@ -148,8 +151,8 @@ def evaluate(
         duplicates = duplicated.get(key, 0)
         examples = _duplicate_examples(conn, key) if duplicates else []
         checks.append(none_allowed(UNIQUE_HASH, duplicates, total, examples))
-        results[key] = GateResult(f"bronze_{endpoint.view}", total, tuple(checks))
-    return results
+        gates[key] = Unjudged(f"bronze_{endpoint.view}", total, checks)
+    return judge("bronze_gate", gates)
 
 
 @dataclass(frozen=True)

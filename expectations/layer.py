@@ -1,7 +1,8 @@
-"""The silver and gold gates: what dbt tests cannot say about a table, each judged in SQL.
+"""The silver and gold gates: what dbt tests cannot say about a table, computed in SQL.
 
 dbt tests hold each row (keys, not-null, accepted values) and fail on any. A gate judges the
-table as a whole, on one aggregate row per check:
+table as a whole, on one aggregate row per check, each reduced to a few observations that one
+Great Expectations suite run per layer judges (expectations/judge.py):
 - volume: not fewer than VOLUME_MIN_RATIO of the rows of the last accepted build;
 - bounds: values that cannot be true (negative counts, absurd rates, shares that do not sum to
   one), failing only when they are a systemic share of the table;
@@ -19,7 +20,8 @@ import psycopg
 
 from analisa.core import catalog
 from expectations import history
-from expectations.results import CheckOutcome, GateResult, systemic_share
+from expectations.judge import Unjudged, judge
+from expectations.results import Check, GateResult, Limit, Observation, systemic_share
 from expectations.thresholds import (
     FRESHNESS_MAX_LAG,
     QUARANTINE_MAX_SHARE,
@@ -82,23 +84,26 @@ def _count(conn: psycopg.Connection, table: str) -> int:
 # --- volume ---------------------------------------------------------------------------------
 
 
-def _volume(rows: int, previous: int | None) -> CheckOutcome:
+VOLUME = Limit(f"rows / previous >= {VOLUME_MIN_RATIO:g}", min_value=VOLUME_MIN_RATIO)
+
+
+def _volume(rows: int, previous: int | None) -> Check:
     if previous is None:
-        return CheckOutcome("volume", True, f"{rows} rows, first accepted build", {"rows": rows})
-    floor = previous * VOLUME_MIN_RATIO
-    return CheckOutcome(
+        return Check("volume", f"{rows} rows, first accepted build", {"rows": rows})
+    return Check(
         "volume",
-        rows >= floor,
         f"{rows} rows against {previous} in the last accepted build "
         f"(at least {VOLUME_MIN_RATIO:.0%} required)",
         {"rows": rows, "previous": previous},
+        # an accepted build of no rows: nothing can collapse
+        (Observation("rows / previous", rows / previous, VOLUME),) if previous else (),
     )
 
 
 # --- bounds ---------------------------------------------------------------------------------
 
 
-def _bounds(conn: psycopg.Connection, gate: TableGate) -> tuple[int, list[CheckOutcome]]:
+def _bounds(conn: psycopg.Connection, gate: TableGate) -> tuple[int, list[Check]]:
     source = f"({gate.units}) as units" if gate.units else gate.qualified
     counts = ", ".join(f"count(*) filter (where {b.odd_when})" for b in gate.bounds)
     total, *odd = conn.execute(f"select count(*), {counts} from {source}").fetchone()
@@ -155,35 +160,47 @@ def _hours(delta: timedelta) -> str:
     return f"{delta.total_seconds() / 3600:.1f} h"
 
 
+FRESHNESS = Limit(
+    f"lag_seconds <= {FRESHNESS_MAX_LAG.total_seconds():g}",
+    max_value=FRESHNESS_MAX_LAG.total_seconds(),
+)
+
+
+def _late(observations: Sequence[Observation]) -> str:
+    return "; ".join(o.note for o in observations) + f" (limit {_hours(FRESHNESS_MAX_LAG)})"
+
+
 def _freshness(
     conn: psycopg.Connection,
     gate: TableGate,
     reference: dict[tuple[str, catalog.EndpointKind], datetime],
-) -> CheckOutcome:
+) -> Check:
     # Judged per platform present in the table: a table with no rows of a platform (no videos
     # yet, no demographics below 100 followers) has nothing to be stale.
     captured = conn.execute(
         f"select platform, max(captured_at) from {gate.qualified} group by platform"
     ).fetchall()
-    lags, late = {}, []
+    lags, observations = {}, []
     for platform, newest in captured:
         refs = [reference[(platform, k)] for k in gate.fed_by if (platform, k) in reference]
         if newest is None or not refs:
             continue
         lag = max(timedelta(0), max(refs) - newest)
         lags[platform] = round(lag.total_seconds())
-        if lag > FRESHNESS_MAX_LAG:
-            late.append(
-                f"{platform} newest capture {newest.isoformat()} is {_hours(lag)} behind "
-                f"bronze {max(refs).isoformat()}"
+        observations.append(
+            Observation(
+                f"lag_seconds {platform}",
+                lag.total_seconds(),
+                FRESHNESS,
+                note=f"{platform} newest capture {newest.isoformat()} is {_hours(lag)} behind "
+                f"bronze {max(refs).isoformat()}",
             )
-    if late:
-        detail = "; ".join(late) + f" (limit {_hours(FRESHNESS_MAX_LAG)})"
-    elif lags:
+        )
+    if lags:
         detail = f"lag {_hours(timedelta(seconds=max(lags.values())))}"
     else:
         detail = "no captures to judge"
-    return CheckOutcome("freshness", not late, detail, {"lag_seconds": lags})
+    return Check("freshness", detail, {"lag_seconds": lags}, tuple(observations), _late)
 
 
 # --- quarantine share -----------------------------------------------------------------------
@@ -204,7 +221,7 @@ _QUARANTINE_SQL = """
 """
 
 
-def _quarantine(conn: psycopg.Connection) -> list[CheckOutcome]:
+def _quarantine(conn: psycopg.Connection) -> list[Check]:
     checks = []
     for platform, endpoint, answers, quarantined in conn.execute(
         _QUARANTINE_SQL, {"window": QUARANTINE_WINDOW}
@@ -225,15 +242,16 @@ def _quarantine(conn: psycopg.Connection) -> list[CheckOutcome]:
 
 
 def evaluate(conn: psycopg.Connection, gates: Sequence[TableGate]) -> dict[str, GateResult]:
-    """Judge each table of one layer; the numbers come from aggregate queries, never rows."""
+    """Judge each table of one layer; the numbers come from aggregate queries, never rows, and
+    one GX suite run judges them all."""
     if not gates:
         return {}
     (layer,) = {g.layer for g in gates}  # one layer at a time: results are keyed by table
     reference = newest_usable(conn) if any(g.fed_by for g in gates) else {}
     previous = history.previous_counts(conn, layer, [g.table for g in gates if g.volume])
-    results = {}
+    unjudged: dict[str, Unjudged] = {}
     for gate in gates:
-        checks: list[CheckOutcome] = []
+        checks: list[Check] = []
         rows = None
         if gate.bounds:
             units, checks = _bounds(conn, gate)
@@ -246,8 +264,8 @@ def evaluate(conn: psycopg.Connection, gates: Sequence[TableGate]) -> dict[str, 
             checks.append(_freshness(conn, gate, reference))
         if gate.quarantine_share:
             checks += _quarantine(conn)
-        results[gate.table] = GateResult(gate.name, rows, tuple(checks))
-    return results
+        unjudged[gate.table] = Unjudged(gate.name, rows, checks)
+    return judge(f"{layer}_gate", unjudged)
 
 
 def run(

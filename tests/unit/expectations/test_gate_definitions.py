@@ -1,5 +1,5 @@
-"""The gates' judging rules and definitions, without a database: the systemic rule's edges, the
-bronze rules following the catalog, and the silver and gold gates reading only columns their
+"""The gates' judging rules and definitions, without a database: the systemic rule's edges as
+Great Expectations judges them, the bronze rules following the catalog, and the silver and gold gates reading only columns their
 dbt models document (the integration tests use hand-made tables, so a renamed column must show
 up here)."""
 
@@ -12,6 +12,7 @@ import yaml
 
 from analisa.core import catalog
 from expectations import bronze, gold, silver
+from expectations.judge import judge_checks
 from expectations.results import GateResult, none_allowed, systemic_share
 
 MODELS = Path(__file__).resolve().parents[3] / "dbt_project" / "models"
@@ -30,21 +31,26 @@ MODELS = Path(__file__).resolve().parents[3] / "dbt_project" / "models"
     ],
 )
 def test_systemic_share_edges(odd, total, passed):
-    assert systemic_share("x", odd, total).passed is passed
+    (check,) = judge_checks([systemic_share("x", odd, total)])
+    assert check.passed is passed
 
 
 def test_systemic_share_with_its_own_limit_and_words():
-    check = systemic_share("q", 3, 20, max_share=0.10, unit="answers", examples=["a", "b"])
+    (check,) = judge_checks(
+        [systemic_share("q", 3, 20, max_share=0.10, unit="answers", examples=["a", "b"])]
+    )
     assert not check.passed
     assert check.describe() == "q: 3 of 20 answers (15.0%, limit 10%) (e.g. a, b)"
     assert check.observed == {"odd": 3, "total": 20, "share": 0.15}
 
 
 def test_bronze_holds_every_record_and_a_result_sums_up_its_failures():
-    assert none_allowed("r", 0, 5).passed
-    failed = none_allowed("r", 1, 100_000, ["record 7"])
+    ok, failed = judge_checks(
+        [none_allowed("ok", 0, 5), none_allowed("r", 1, 100_000, ["record 7"])]
+    )
+    assert ok.passed
     assert not failed.passed
-    result = GateResult("bronze_x", 5, (none_allowed("ok", 0, 5), failed))
+    result = GateResult("bronze_x", 5, (ok, failed))
     assert result.summary() == "bronze_x: r: 1 of 100000 records (e.g. record 7)"
     assert result.metadata()["failures"] == ["r: 1 of 100000 records (e.g. record 7)"]
 
