@@ -2,106 +2,18 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-
 import psycopg
 import pytest
-import redis
-from fastapi.testclient import TestClient
 
-from analisa.core.gold_version import bump_gold_version, read_gold_version
-from analisa.core.settings import Settings
-from serving_api.app import create_app
 from serving_api.gold import GOLD_NOT_BUILT
+from tests.integration.serving_api.gold_fixture import (
+    api,
+    bearer,
+    build_gold,
+    build_workspaces,
+)
 
-UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
-TTL = 120
-
-GOLD_DDL = """
-create schema if not exists gold;
-create table gold.dim_influencers (
-    platform text, account_id text, username text, followers bigint, posts_count bigint,
-    median_engagement_rate numeric, mean_engagement_rate numeric, posts_collected bigint,
-    captured_at timestamptz
-);
-create table gold.fct_post_engagement (
-    platform text, account_id text, post_id text, posted_at timestamptz, media_type text,
-    likes bigint, comments bigint, shares bigint, views bigint, reach bigint,
-    followers_at_capture bigint, engagement_rate_followers numeric,
-    engagement_rate_reach numeric, engagement_rate_views numeric, likes_hidden bool,
-    is_deleted bool, captured_at timestamptz
-);
-create table gold.audience_segments (
-    platform text, account_id text, dimension text, segment text, share numeric,
-    followers_in_segment bigint, captured_at timestamptz
-);
-"""
-
-# ig1 and tt1 tie on engagement (platform breaks the tie); ig3 has no rate and must sort last.
-INFLUENCERS = [
-    ("instagram", "ig1", "alice", 10000, 40, 5.0, 5.5, 34),
-    ("instagram", "ig2", "bob", 50000, 100, 2.0, 2.25, 30),
-    ("instagram", "ig3", "carol", 3000, 0, None, None, 0),
-    ("tiktok", "tt1", "dan", 200000, 80, 5.0, 4.0, 1),
-    ("tiktok", "tt2", "eve", 800, 12, 9.5, 10.0, 0),
-]
-
-GOLD_ROWS = """
-insert into gold.fct_post_engagement
-select 'instagram', 'ig1', format('p%s', lpad(i::text, 2, '0')),
-       timestamptz '2025-01-01 12:00+00' + i * interval '1 day', 'IMAGE',
-       case when i = 32 then null else 100 + i end, 10, 0, null, 2000, 10000,
-       i / 10.0, 5.5, null, i = 32, false, timestamptz '2025-02-10 00:00+00'
-from generate_series(1, 32) as i;
--- Deleted posts, one of them the newest: neither may appear among recent posts.
-insert into gold.fct_post_engagement (platform, account_id, post_id, posted_at, is_deleted)
-values ('instagram', 'ig1', 'd1', '2025-03-01 00:00+00', true),
-       ('instagram', 'ig1', 'd2', '2025-01-01 00:00+00', true),
-       ('tiktok', 'tt1', 'v1', '2025-03-02 00:00+00', false);
-insert into gold.audience_segments values
-    ('instagram', 'ig1', 'age', '18-24', 0.4, 4000, '2025-02-01 00:00+00'),
-    ('instagram', 'ig1', 'age', '25-34', 0.5, 5000, '2025-02-01 00:00+00'),
-    ('instagram', 'ig1', 'age', '35-44', 0.1, 1000, '2025-02-01 00:00+00'),
-    ('instagram', 'ig1', 'gender', 'M', 0.35, 3500, '2025-02-01 00:00+00'),
-    ('instagram', 'ig1', 'gender', 'F', 0.6, 6000, '2025-02-01 00:00+00'),
-    ('instagram', 'ig1', 'gender', 'U', 0.05, 500, '2025-02-01 00:00+00'),
-    ('instagram', 'ig1', 'country', 'BR', 0.7, 7000, '2025-02-01 00:00+00'),
-    ('instagram', 'ig1', 'country', 'PT', 0.3, 3000, '2025-02-01 00:00+00'),
-    -- An older snapshot: superseded, must not be served.
-    ('instagram', 'ig1', 'country', 'US', 0.9, 9000, '2025-01-01 00:00+00'),
-    ('tiktok', 'tt1', 'country', 'US', 1.0, 200000, '2025-02-01 00:00+00');
-"""
-
-
-def build_gold(db_url: str) -> None:
-    with psycopg.connect(db_url) as conn:
-        conn.execute(GOLD_DDL)
-        with conn.cursor() as cur:
-            cur.executemany(
-                "insert into gold.dim_influencers values"
-                " (%s, %s, %s, %s, %s, %s, %s, %s, '2025-02-10 00:00+00')",
-                INFLUENCERS,
-            )
-        conn.execute(GOLD_ROWS)
-
-
-def execute(db_url: str, statement: str) -> None:
-    with psycopg.connect(db_url) as conn:
-        conn.execute(statement)
-
-
-@contextmanager
-def api(
-    db_url: str, redis_url: str | None = None, prefix: str = "analisa:", **settings
-) -> Iterator[TestClient]:
-    config = Settings(
-        DATABASE_URL=db_url, REDIS_URL=redis_url, ANALISA_API_CACHE_TTL=TTL, **settings
-    )
-    with TestClient(create_app(config, redis_prefix=prefix, db_timeout_seconds=1.0)) as client:
-        yield client
+PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
@@ -111,8 +23,14 @@ def gold_db(db_url: str) -> str:
 
 
 @pytest.fixture
-def client(gold_db: str) -> Iterator[TestClient]:
+def workspaces(gold_db: str) -> dict[str, int]:
+    return build_workspaces(gold_db)
+
+
+@pytest.fixture
+def client(gold_db: str, workspaces):
     with api(gold_db) as client:
+        client.headers.update(bearer(client, workspaces["acme"], "analyst"))
         yield client
 
 
@@ -120,26 +38,28 @@ def ids(response) -> list[str]:
     return [item["account_id"] for item in response.json()["items"]]
 
 
-# --- listing ------------------------------------------------------------------------------
+# --- search ---------------------------------------------------------------------------------
 
 
-def test_list_defaults_to_engagement_with_nulls_last_and_stable_ties(client):
+def test_search_lists_only_the_workspace_influencers_by_engagement(client):
     response = client.get("/v1/influencers")
 
     assert response.status_code == 200
-    assert response.headers["X-Cache"] == "bypass"  # no Redis configured
     body = response.json()
-    assert ids(response) == ["tt2", "ig1", "tt1", "ig2", "ig3"]
-    assert (body["total"], body["limit"], body["offset"], body["next_offset"]) == (5, 20, 0, None)
+    assert ids(response) == ["tt2", "ig1", "tt1", "ig2", "ig3"]  # tt9 is rival's only
+    assert (body["total"], body["limit"], body["next_cursor"]) == (5, 20, None)
     assert body["items"][1] == {
         "platform": "instagram",
         "account_id": "ig1",
         "username": "alice",
         "followers": 10000,
-        "posts_count": 40,
         "median_engagement_rate": 5.0,
-        "mean_engagement_rate": 5.5,
-        "posts_collected": 34,
+        "mean_engagement_rate": None,
+        "followers_growth_30d": None,
+        "followers_growth_30d_pct": 8.0,
+        "sponsored_share": 0.25,
+        "quality_score": 92.5,
+        "fit_score": None,
         "captured_at": "2025-02-10T00:00:00Z",
     }
 
@@ -147,254 +67,310 @@ def test_list_defaults_to_engagement_with_nulls_last_and_stable_ties(client):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("sort=engagement", ["tt2", "ig1", "tt1", "ig2", "ig3"]),
         ("sort=-engagement", ["ig2", "ig1", "tt1", "tt2", "ig3"]),
         ("sort=followers", ["tt1", "ig2", "ig1", "ig3", "tt2"]),
-        ("sort=-followers", ["tt2", "ig3", "ig1", "ig2", "tt1"]),
-        ("platform=instagram", ["ig1", "ig2", "ig3"]),
+        ("sort=growth", ["tt1", "ig1", "tt2", "ig2", "ig3"]),
+        ("sort=quality", ["ig1", "tt1", "ig2", "ig3", "tt2"]),
         ("platform=tiktok&sort=-followers", ["tt2", "tt1"]),
+        ("followers_min=3000&followers_max=50000&sort=followers", ["ig2", "ig1", "ig3"]),
+        ("engagement_min=5&engagement_max=6", ["ig1", "tt1"]),
+        ("growth_min=0&growth_max=10", ["tt2", "ig1"]),
+        ("quality_min=50", ["ig1"]),
+        ("sponsored_share_min=0.2", ["ig1", "tt1"]),
+        ("interest=fitness&interest_min_share=0.5", ["ig1"]),
+        ("interest=fitness", ["ig1", "ig2"]),
+        ("country=BR&country_min_share=0.5", ["ig1"]),
+        ("country=BR&country_min_share=0.3", ["ig1", "ig2"]),
+        ("country=US", ["tt1"]),
+        ("age=25-34&age_min_share=0.6&gender=F&gender_min_share=0.7", ["ig1"]),
+        ("q=ALI", ["ig1"]),
+        ("q=%25", []),  # a literal %, not a wildcard
+        ("brand=Acme+Fit&sort=fit", ["ig1", "ig2", "ig3", "tt1", "tt2"]),
+        ("brand=Acme+Fit&fit_min=50", ["ig1"]),
     ],
 )
-def test_list_sort_and_filter(client, query, expected):
+def test_search_filters_and_sorts(client, query, expected):
     response = client.get(f"/v1/influencers?{query}")
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     assert ids(response) == expected
     assert response.json()["total"] == len(expected)
 
 
-def test_list_pages_are_contiguous_and_end_with_null_next_offset(client):
-    pages = [client.get(f"/v1/influencers?limit=2&offset={o}").json() for o in (0, 2, 4, 10)]
+def test_search_cursor_pages_are_contiguous(client):
+    seen, cursor, pages = [], None, 0
+    while True:
+        url = "/v1/influencers?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        body = client.get(url).json()
+        seen += [i["account_id"] for i in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert (seen, pages) == (["tt2", "ig1", "tt1", "ig2", "ig3"], 3)
 
-    assert [[i["account_id"] for i in p["items"]] for p in pages] == [
-        ["tt2", "ig1"],
-        ["tt1", "ig2"],
-        ["ig3"],
-        [],
+
+def test_cursor_of_other_filters_or_forged_is_422(client):
+    cursor = client.get("/v1/influencers?limit=2").json()["next_cursor"]
+    other = client.get(f"/v1/influencers?limit=2&sort=followers&cursor={cursor}")
+    forged = client.get("/v1/influencers?limit=2&cursor=eyJvIjo5OTk5OTk5OTk5OTk5OTk5OTk5OX0")
+    for response in (other, forged):
+        assert response.status_code == 422
+        assert response.headers["content-type"] == PROBLEM
+        assert response.json()["detail"].startswith("cursor:")
+
+
+def test_another_workspaces_brand_is_404_and_sort_by_fit_needs_a_brand(client):
+    assert client.get("/v1/influencers?brand=Rival+Co").status_code == 404
+    assert client.get("/v1/brands/Rival%20Co/fit").status_code == 404
+    assert client.get("/v1/influencers?sort=fit").status_code == 422
+
+
+# --- one influencer -------------------------------------------------------------------------
+
+
+def test_scorecard(client):
+    body = client.get("/v1/influencers/instagram/ig1").json()
+    assert (body["username"], body["followers"], body["quality_score"]) == ("alice", 10000, 92.5)
+    assert body["top_interests"] == [
+        {"interest": "fitness", "posts_with_interest": 9, "share": 0.75},
+        {"interest": "food", "posts_with_interest": 3, "share": 0.25},
     ]
-    assert [p["next_offset"] for p in pages] == [2, 4, None, None]
-    assert {p["total"] for p in pages} == {5}
+    assert body["top_audience"] == {
+        "age": {"segment": "25-34", "share": 0.6},
+        "country": {"segment": "BR", "share": 0.8},
+        "gender": {"segment": "F", "share": 0.7},
+    }
+
+
+def test_another_workspaces_influencer_is_404_like_an_unknown_one(client, workspaces):
+    hidden = client.get("/v1/influencers/tiktok/tt9")
+    unknown = client.get("/v1/influencers/tiktok/nobody")
+    assert hidden.status_code == unknown.status_code == 404
+    assert hidden.json()["detail"] == "influencer tiktok/tt9 not found"
+    assert unknown.json()["detail"] == "influencer tiktok/nobody not found"
+    rival = bearer(client, workspaces["rival"], "viewer", "rival")
+    assert client.get("/v1/influencers/tiktok/tt9", headers=rival).status_code == 200
+    assert ids(client.get("/v1/influencers", headers=rival)) == ["tt9", "ig2"]
+
+
+def test_daily_series_in_range(client):
+    body = client.get("/v1/influencers/instagram/ig1/daily?start=2025-02-09&end=2025-02-10").json()
+    assert [d["day"] for d in body["days"]] == ["2025-02-09", "2025-02-10"]
+    assert body["days"][1]["followers_growth_30d_pct"] == 8.0
+    assert body["days"][1]["median_engagement_rate_30d"] == 5.0
+    too_long = client.get("/v1/influencers/instagram/ig1/daily?start=2024-01-01&end=2025-02-10")
+    backwards = client.get("/v1/influencers/instagram/ig1/daily?start=2025-02-10&end=2025-02-01")
+    assert too_long.status_code == backwards.status_code == 422
+
+
+def test_posts_recent_top_and_sponsored(client):
+    recent = client.get("/v1/influencers/instagram/ig1/posts?limit=3").json()["items"]
+    top = client.get("/v1/influencers/instagram/ig1/posts?order=top&limit=2").json()["items"]
+    sponsored = client.get("/v1/influencers/instagram/ig1/posts?sponsored=true").json()["items"]
+    organic = client.get("/v1/influencers/instagram/ig1/posts?sponsored=false").json()["items"]
+
+    assert [p["post_id"] for p in recent] == ["p12", "p11", "p10"]  # deleted d1 never shows
+    assert [p["post_id"] for p in top] == ["p12", "p11"]
+    assert [p["post_id"] for p in sponsored] == ["p12", "p08", "p04"]
+    assert len(organic) == 9
+    assert sponsored[0]["sponsored_marker"] == "#publi"
+    assert sponsored[0]["caption"] == "treino de hoje #publi"
+    assert sponsored[0]["permalink"] == "https://www.instagram.com/p/p12/"
+
+
+def test_audience_interests_quality_and_fit(client):
+    audience = client.get("/v1/influencers/instagram/ig1/audience").json()
+    assert [s["segment"] for s in audience["dimensions"]["country"]] == ["BR", "PT"]
+    interests = client.get("/v1/influencers/tiktok/tt1/interests").json()["items"]
+    assert interests == [{"interest": "gaming", "posts_with_interest": 4, "share": 1.0}]
+
+    quality = client.get("/v1/influencers/tiktok/tt1/quality").json()
+    assert (quality["quality_score"], quality["tier"]) == (40.0, "mid")
+    assert quality["signals"][0] == {
+        "name": "follower_spike",
+        "value": 6.0,
+        "threshold": 3.5,
+        "flagged": True,
+        "null_reason": None,
+    }
+    short = client.get("/v1/influencers/instagram/ig3/quality").json()
+    assert (short["quality_score"], short["insufficient_data"]) == (None, True)
+    assert short["insufficient_reason"] == "two captures (seven needed)"
+
+    fit = client.get("/v1/brands/Acme%20Fit/fit").json()
+    assert [(r["account_id"], r["fit_score"]) for r in fit["items"]] == [
+        ("ig1", 88.0),
+        ("ig2", 40.0),
+        ("tt1", None),
+    ]  # tt9 fits best but is not on acme's list
+    assert fit["items"][0]["components"] == {"audience_age_share": 0.6, "interest_overlap": 1.0}
+    assert client.get("/v1/brands").json() == {"items": ["Acme Fit"]}
+
+
+def test_freshness(gold_db, client):
+    with psycopg.connect(gold_db) as conn:
+        conn.execute(
+            "insert into ops.gate_row_counts (layer, table_name, row_count, recorded_at)"
+            " values ('gold', 'dim_influencers', 6, '2025-02-11 00:00+00')"
+        )
+    tables = {t["table_name"]: t for t in client.get("/v1/meta/freshness").json()["tables"]}
+    assert tables["dim_influencers"] == {
+        "table_name": "dim_influencers",
+        "built_at": "2025-02-11T00:00:00Z",
+        "data_captured_until": "2025-02-10T00:00:00Z",
+    }
+    assert tables["fct_influencer_daily"]["data_captured_until"] == "2025-02-10T00:00:00Z"
+    assert tables["influencer_interests"]["data_captured_until"] is None
+
+
+# --- errors ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("url", "location"),
+    ("url", "param"),
     [
-        ("/v1/influencers?platform=youtube", ["query", "platform"]),
-        ("/v1/influencers?sort=popularity", ["query", "sort"]),
-        ("/v1/influencers?limit=0", ["query", "limit"]),
-        ("/v1/influencers?limit=101", ["query", "limit"]),
-        ("/v1/influencers?limit=ten", ["query", "limit"]),
-        ("/v1/influencers?offset=-1", ["query", "offset"]),
-        ("/v1/influencers/youtube/ig1", ["path", "platform"]),
+        ("/v1/influencers?platform=youtube", "query.platform"),
+        ("/v1/influencers?sort=popularity", "query.sort"),
+        ("/v1/influencers?limit=0", "query.limit"),
+        ("/v1/influencers?limit=101", "query.limit"),
+        ("/v1/influencers?limit=ten", "query.limit"),
+        ("/v1/influencers?followers_min=99999999999999999999", "query.followers_min"),
+        ("/v1/influencers?engagement_min=nan", "query.engagement_min"),
+        ("/v1/influencers?country=brazil", "query.country"),
+        ("/v1/influencers?q=a%00b", "query.q"),
+        ("/v1/influencers/youtube/ig1", "path.platform"),
+        ("/v1/influencers/instagram/ig%001", "path.account_id"),
+        ("/v1/influencers/instagram/" + "9" * 129, "path.account_id"),
     ],
 )
-def test_bad_parameters_are_422_naming_the_parameter(client, url, location):
+def test_bad_parameters_are_422_problems_naming_the_parameter(client, url, param):
     response = client.get(url)
     assert response.status_code == 422
-    (error,) = response.json()["detail"]
-    assert error["loc"] == location
-    assert error["msg"]
-
-
-def test_bad_parameter_messages_are_clear(client):
-    platform = client.get("/v1/influencers?platform=youtube").json()["detail"][0]["msg"]
-    limit = client.get("/v1/influencers?limit=101").json()["detail"][0]["msg"]
-    assert platform == "Input should be 'instagram' or 'tiktok'"
-    assert limit == "Input should be less than or equal to 100"
-
-
-# --- detail -------------------------------------------------------------------------------
-
-
-def test_detail_has_latest_audience_by_share_and_recent_live_posts(client):
-    response = client.get("/v1/influencers/instagram/ig1")
-
-    assert response.status_code == 200
+    assert response.headers["content-type"] == PROBLEM
     body = response.json()
-    assert (body["username"], body["followers"], body["deleted_posts_count"]) == ("alice", 10000, 2)
-    assert body["audience"] == {
-        "age": [
-            {"segment": "25-34", "share": 0.5, "followers_in_segment": 5000},
-            {"segment": "18-24", "share": 0.4, "followers_in_segment": 4000},
-            {"segment": "35-44", "share": 0.1, "followers_in_segment": 1000},
-        ],
-        "country": [
-            {"segment": "BR", "share": 0.7, "followers_in_segment": 7000},
-            {"segment": "PT", "share": 0.3, "followers_in_segment": 3000},
-        ],
-        "gender": [
-            {"segment": "F", "share": 0.6, "followers_in_segment": 6000},
-            {"segment": "M", "share": 0.35, "followers_in_segment": 3500},
-            {"segment": "U", "share": 0.05, "followers_in_segment": 500},
-        ],
+    assert [p["name"] for p in body["invalid_params"]] == [param]
+    assert body["status"] == 422
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+def test_every_error_has_the_problem_shape(client):
+    answers = {
+        404: client.get("/v1/nothing-here"),
+        405: client.delete("/v1/influencers"),
+        401: client.get("/v1/influencers", headers={"Authorization": "Bearer nope"}),
     }
-    posts = body["recent_posts"]
-    assert [p["post_id"] for p in posts] == [f"p{i:02d}" for i in range(32, 2, -1)]
-    newest = posts[0]
-    assert newest["likes"] is None  # hidden likes stay unknown, not 0
-    assert newest["likes_hidden"] is True
-    assert newest["engagement_rate_followers"] == 3.2
-    assert newest["posted_at"] == "2025-02-02T12:00:00Z"
-    assert posts[1]["likes"] == 131
+    for status, response in answers.items():
+        assert response.status_code == status
+        assert response.headers["content-type"] == PROBLEM
+        assert set(response.json()) >= {"type", "title", "status", "detail", "request_id"}
 
 
-def test_detail_without_audience_or_posts(client):
-    body = client.get("/v1/influencers/tiktok/tt2").json()
-    assert (body["audience"], body["recent_posts"], body["deleted_posts_count"]) == ({}, [], 0)
-
-
-def test_unknown_influencer_is_404_with_reason(client):
-    response = client.get("/v1/influencers/tiktok/ig1")
-    assert response.status_code == 404
-    assert response.json() == {"detail": "influencer tiktok/ig1 not found in gold"}
-
-
-# --- gold missing, database down, read-only ------------------------------------------------
-
-
-def test_before_gold_exists_api_answers_503_with_reason(db_url):
+def test_gold_not_built_is_503(db_url):
+    ids_ = build_workspaces(db_url)
     with api(db_url) as client:
-        for url in ("/v1/influencers", "/v1/influencers/instagram/ig1"):
-            response = client.get(url)
-            assert response.status_code == 503
-            assert response.json() == {"detail": GOLD_NOT_BUILT}
-        health = client.get("/healthz")
-    assert health.status_code == 200
-    assert health.json()["gold"] == "not_built"
+        headers = bearer(client, ids_["acme"], "viewer")
+        response = client.get("/v1/influencers", headers=headers)
+        ready = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["detail"] == GOLD_NOT_BUILT
+    assert (ready.status_code, ready.json()["gold"]) == (200, "not_built")
 
 
-def test_database_down_is_503_not_500():
+def test_database_down_is_503_and_healthz_still_200():
     with api("postgresql://postgres@127.0.0.1:1/postgres") as client:
-        listing = client.get("/v1/influencers")
+        headers = bearer(client, 1, "viewer")
+        listing = client.get("/v1/influencers", headers=headers)
+        ready = client.get("/readyz")
         health = client.get("/healthz")
     assert listing.status_code == 503
     assert listing.json()["detail"].startswith("database unavailable")
-    assert health.status_code == 503
-    assert health.json() == {
+    assert ready.status_code == 503
+    assert ready.json() == {
         "status": "error",
         "database": "error",
         "cache": "disabled",
         "gold": "unknown",
         "gold_version": None,
     }
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
 
 
-def test_api_connections_are_read_only(client):
-    with (
-        client.app.state.gold.pool.connection() as conn,
-        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
-    ):
+# --- the API's database role ---------------------------------------------------------------
+
+
+def test_api_connections_cannot_write_nor_read_outside_gold(client):
+    pool = client.app.state.gold.pool
+    with pool.connection() as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         conn.execute("delete from gold.dim_influencers")
+    with pool.connection() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("select count(*) from bronze.raw_records")
+    with pool.connection() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("select count(*) from ops.oauth_tokens")
 
 
-# --- health -------------------------------------------------------------------------------
+def test_api_login_role_reads_gold_only(gold_db, workspaces):
+    from serving_api.db_role import api_login_url
 
-
-def test_healthz_without_redis(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json() == {
-        "status": "ok",
-        "database": "ok",
-        "cache": "disabled",
-        "gold": "ready",
-        "gold_version": None,
-    }
-
-
-def test_healthz_with_redis_reports_gold_version(gold_db, redis_url, redis_prefix):
-    with api(gold_db, redis_url, redis_prefix) as client:
-        before = client.get("/healthz").json()
-        bump_gold_version(redis.Redis.from_url(redis_url), redis_prefix)
-        after = client.get("/healthz").json()
-    assert (before["cache"], before["gold_version"]) == ("ok", 0)
-    assert (after["cache"], after["gold_version"]) == ("ok", 1)
-
-
-def test_healthz_with_unreachable_redis_is_still_200(gold_db):
-    with api(gold_db, UNREACHABLE_REDIS) as client:
-        response = client.get("/healthz")
-    assert response.status_code == 200
-    assert (response.json()["cache"], response.json()["gold_version"]) == ("error", None)
-
-
-# --- cache --------------------------------------------------------------------------------
-
-
-def test_gold_version_bump_and_read(redis_url, redis_prefix):
-    client = redis.Redis.from_url(redis_url)
-    assert read_gold_version(client, redis_prefix) == 0
-    assert bump_gold_version(client, redis_prefix) == 1
-    assert bump_gold_version(client, redis_prefix) == 2
-    assert read_gold_version(client, redis_prefix) == 2
-    assert client.get(f"{redis_prefix}gold_version") == b"2"
-
-
-def test_cache_miss_then_hit_under_versioned_key(gold_db, redis_url, redis_prefix):
-    with api(gold_db, redis_url, redis_prefix) as client:
-        first = client.get("/v1/influencers?platform=instagram")
-        second = client.get("/v1/influencers?platform=instagram")
-        # Same validated parameters, spelled differently: same entry.
-        third = client.get("/v1/influencers?offset=0&limit=20&platform=instagram&sort=engagement")
-
-    assert [r.headers["X-Cache"] for r in (first, second, third)] == ["miss", "hit", "hit"]
-    assert first.json() == second.json() == third.json()
-    assert second.headers["content-type"] == "application/json"
-    query = "limit=20&offset=0&platform=instagram&sort=engagement"
-    key = f"{redis_prefix}api:v1:0:/v1/influencers?{query}"
-    store = redis.Redis.from_url(redis_url)
-    assert store.exists(key)
-    assert 0 < store.ttl(key) <= TTL
-
-
-def test_bump_serves_new_gold_and_stale_until_then(gold_db, redis_url, redis_prefix):
-    url = "/v1/influencers/instagram/ig1"
-    with api(gold_db, redis_url, redis_prefix) as client:
-        assert client.get(url).headers["X-Cache"] == "miss"
-        execute(
-            gold_db, "update gold.dim_influencers set followers = 12345 where account_id = 'ig1'"
+    url = api_login_url(gold_db)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from gold.dim_influencers").fetchone() == (6,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select count(*) from bronze.raw_records")
+    with psycopg.connect(url, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("delete from gold.dim_influencers")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("set role postgres")
+    with api(gold_db, ANALISA_API_DATABASE_URL=url) as client:
+        response = client.get(
+            "/v1/influencers", headers=bearer(client, workspaces["acme"], "viewer")
         )
-
-        stale = client.get(url)
-        bump_gold_version(redis.Redis.from_url(redis_url), redis_prefix)
-        fresh = client.get(url)
-        again = client.get(url)
-
-    assert (stale.headers["X-Cache"], stale.json()["followers"]) == ("hit", 10000)
-    assert (fresh.headers["X-Cache"], fresh.json()["followers"]) == ("miss", 12345)
-    assert (again.headers["X-Cache"], again.json()["followers"]) == ("hit", 12345)
+    assert ids(response) == ["tt2", "ig1", "tt1", "ig2", "ig3"]
 
 
-def test_errors_are_not_cached(db_url, redis_url, redis_prefix):
-    with api(db_url, redis_url, redis_prefix) as client:
-        assert client.get("/v1/influencers").status_code == 503
-        build_gold(db_url)
-        listing = client.get("/v1/influencers")
-        assert client.get("/v1/influencers/tiktok/nobody").status_code == 404
-        assert client.get("/v1/influencers/tiktok/nobody").status_code == 404
-
-    assert (listing.status_code, listing.headers["X-Cache"]) == (200, "miss")
-    assert not list(redis.Redis.from_url(redis_url).scan_iter(match=f"{redis_prefix}*nobody*"))
+# --- operations -----------------------------------------------------------------------------
 
 
-def test_unreachable_redis_serves_postgres_and_warns_once(gold_db, caplog):
-    caplog.set_level(logging.WARNING, logger="serving_api.cache")
-    with api(gold_db, UNREACHABLE_REDIS) as client:
-        responses = [client.get("/v1/influencers") for _ in range(3)]
-        detail = client.get("/v1/influencers/instagram/ig1")
+def test_metrics_count_routes_statuses_and_cache(client):
+    client.get("/v1/influencers")
+    client.get("/v1/influencers/tiktok/tt9")
+    text = client.get("/metrics").text
+    assert (
+        'analisa_api_request_duration_seconds_bucket{le="0.1",method="GET",route="/v1/influencers"}'
+        in text
+    )
+    assert 'route="/v1/influencers/{platform}/{account_id}",status="404"' in text
+    assert 'analisa_api_errors_total{status="404"}' in text
+    assert 'analisa_api_cache_lookups_total{result="bypass"}' in text
 
-    assert [r.status_code for r in [*responses, detail]] == [200] * 4
-    assert {r.headers["X-Cache"] for r in [*responses, detail]} == {"bypass"}
-    assert ids(responses[0]) == ["tt2", "ig1", "tt1", "ig2", "ig3"]
-    assert len([r for r in caplog.records if "Redis cache unavailable" in r.getMessage()]) == 1
 
-
-def test_concurrent_requests_wait_for_the_bounded_redis_pool(gold_db, redis_url, redis_prefix):
-    # Two connections for 40 concurrent requests: they queue instead of failing.
-    with (
-        api(gold_db, redis_url, redis_prefix, ANALISA_API_REDIS_MAX_CONNECTIONS=2) as client,
-        ThreadPoolExecutor(max_workers=40) as executor,
+def test_docs_and_redoc_assets_are_served_by_the_app(client):
+    docs = client.get("/docs")
+    redoc = client.get("/redoc")
+    assert docs.status_code == redoc.status_code == 200
+    assert "cdn" not in (docs.text + redoc.text).lower()
+    for page, asset in (
+        (docs, "swagger-ui-bundle.js"),
+        (docs, "swagger-ui.css"),
+        (redoc, "redoc.standalone.js"),
     ):
-        responses = list(executor.map(lambda _: client.get("/v1/influencers"), range(80)))
+        path = f"/static-offline-docs/{asset}"
+        assert path in page.text
+        fetched = client.get(path)
+        assert fetched.status_code == 200
+        assert len(fetched.content) > 10_000
+    spec = client.get("/openapi.json").json()
+    operation_ids = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
+    assert {"search_influencers", "get_scorecard", "rank_brand_fit", "issue_token"} <= operation_ids
+    assert all("_v1_" not in op for op in operation_ids)
 
-    assert {r.status_code for r in responses} == {200}
-    assert {r.headers["X-Cache"] for r in responses} <= {"hit", "miss"}
+
+def test_cors_is_configurable(gold_db, workspaces):
+    with api(gold_db, ANALISA_API_CORS_ORIGINS="https://app.example.com") as client:
+        allowed = client.options(
+            "/v1/influencers",
+            headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"},
+        )
+        other = client.get("/healthz", headers={"Origin": "https://evil.example.com"})
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "access-control-allow-origin" not in other.headers
