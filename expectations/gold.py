@@ -13,7 +13,15 @@ import psycopg
 from expectations import layer
 from expectations.layer import TableGate, at_least_zero, between
 from expectations.results import GateResult
-from expectations.thresholds import ENGAGEMENT_RATE_MAX, SHARE_SUM_TOLERANCE
+from expectations.thresholds import (
+    ENGAGEMENT_RATE_MAX,
+    FIT_SCORE_SUM_TOLERANCE,
+    SCORE_MAX,
+    SCORE_MIN,
+    SHARE_MAX,
+    SHARE_MIN,
+    SHARE_SUM_TOLERANCE,
+)
 
 LAYER = "gold"
 
@@ -28,6 +36,31 @@ _AUDIENCE_GROUPS = f"""
     from gold.audience_segments
     group by {_GROUP}
 """
+
+_DAY = "platform, account_id, day"
+_INTEREST = "platform, account_id, interest"
+_FIT = "brand_name, platform, account_id"
+_FIT_COMPONENTS = (
+    "age_share_in_target",
+    "gender_share_in_target",
+    "country_share_in_target",
+    "city_share_in_target",
+    "interest_overlap",
+    "size_fit",
+)
+
+# Every post with an interest carries at least one: an account's per-interest counts sum to at
+# least its posts with any interest (judged on each row against its account's sum).
+_INTEREST_SUM_SHORT = """posts_with_any_interest > (
+    select sum(same.posts_with_interest) from gold.influencer_interests same
+    where same.platform = influencer_interests.platform
+      and same.account_id = influencer_interests.account_id)"""
+
+# fit_score recomputed from the components shown: 100 x their mean.
+_FIT_RECOMPUTED = "100.0 * ({sum}) / fit_components_used".format(
+    sum=" + ".join(f"coalesce({c}, 0)" for c in _FIT_COMPONENTS)
+)
+
 
 GATES: dict[str, TableGate] = {
     gate.table: gate
@@ -56,10 +89,82 @@ GATES: dict[str, TableGate] = {
                 *(at_least_zero(c, _INFLUENCER) for c in ("followers", "following", "posts_count")),
                 *(
                     between(c, 0, ENGAGEMENT_RATE_MAX, _INFLUENCER)
-                    for c in ("median_engagement_rate", "mean_engagement_rate")
+                    for c in (
+                        "median_engagement_rate",
+                        "mean_engagement_rate",
+                        "median_engagement_rate_reach",
+                        "median_engagement_rate_views",
+                    )
                 ),
+                between("sponsored_share", SHARE_MIN, SHARE_MAX, _INFLUENCER),
+                at_least_zero("sponsored_engagement_ratio", _INFLUENCER),
             ),
             fed_by=("profile",),
+        ),
+        TableGate(
+            LAYER,
+            "fct_influencer_daily",
+            bounds=(
+                *(at_least_zero(c, _DAY) for c in ("followers", "following", "posts_published")),
+                between("median_engagement_rate_30d", 0, ENGAGEMENT_RATE_MAX, _DAY),
+            ),
+            fed_by=("profile",),
+        ),
+        TableGate(
+            LAYER,
+            "post_interests",
+            bounds=(
+                layer.Bound(
+                    "terms_matched >= 1",
+                    "terms_matched < 1",
+                    "platform, post_id, interest, terms_matched",
+                ),
+            ),
+        ),
+        TableGate(
+            LAYER,
+            "influencer_interests",
+            bounds=(
+                between("share", SHARE_MIN, SHARE_MAX, _INTEREST),
+                layer.Bound(
+                    "posts_with_interest <= posts_with_any_interest",
+                    "posts_with_interest > posts_with_any_interest",
+                    f"{_INTEREST}, posts_with_interest, posts_with_any_interest",
+                ),
+                layer.Bound(
+                    "interest counts sum to at least the posts with an interest",
+                    _INTEREST_SUM_SHORT,
+                    f"{_INTEREST}, posts_with_any_interest",
+                ),
+            ),
+        ),
+        TableGate(
+            LAYER,
+            "brand_influencer_fit",
+            bounds=(
+                between("fit_score", SCORE_MIN, SCORE_MAX, _FIT),
+                *(between(c, SHARE_MIN, SHARE_MAX, _FIT) for c in _FIT_COMPONENTS),
+                between("fit_confidence", SHARE_MIN, SHARE_MAX, _FIT),
+                layer.Bound(
+                    "fit_score = 100 x mean of its components",
+                    f"fit_components_used > 0 and abs(fit_score - {_FIT_RECOMPUTED})"
+                    f" > {FIT_SCORE_SUM_TOLERANCE}",
+                    f"{_FIT}, fit_score, fit_components_used",
+                ),
+            ),
+        ),
+        TableGate(
+            LAYER,
+            "influencer_quality",
+            bounds=(
+                between("quality_score", SCORE_MIN, SCORE_MAX, _INFLUENCER),
+                between("viral_share", SHARE_MIN, SHARE_MAX, _INFLUENCER),
+                at_least_zero("follower_spike", _INFLUENCER),
+                *(
+                    at_least_zero(c, _INFLUENCER)
+                    for c in ("engagement_vs_tier", "comment_like_ratio", "views_per_follower")
+                ),
+            ),
         ),
         TableGate(
             LAYER,

@@ -37,6 +37,16 @@ ENGAGEMENT_RATE_MAX = 1000
 # Shares are exact numerics divided in the database: 3 x 1/3 leaves a remainder far below this.
 SHARE_SUM_TOLERANCE = 1e-9
 
+# Scores (brand fit, quality) are defined on 0-100 and shares (interest, sponsored, audience in
+# a target, viral) on 0-1: a value outside is a formula or a join gone wrong, never a creator.
+SCORE_MIN, SCORE_MAX = 0, 100
+SHARE_MIN, SHARE_MAX = 0, 1
+
+# fit_score is 100 x the mean of its components, each rounded to 4 decimals, the score to 2:
+# recomputed from the stored components it may differ by rounding alone, at most 0.005 + 100 x
+# 0.00005 = 0.01. More means the score and the components shown no longer agree.
+FIT_SCORE_SUM_TOLERANCE = 0.01
+
 # --- volume against the previous accepted build --------------------------------------------------
 
 # Silver and gold are functions of an append-only bronze: they only shrink when a transform drops
