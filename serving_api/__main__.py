@@ -1,4 +1,5 @@
-"""`python -m serving_api [--host H] [--port P] [--workers N]`: serve the API with uvicorn."""
+"""`python -m serving_api [--host H] [--port P] [--workers N] [--tls-cert C --tls-key K]`:
+serve the API with uvicorn (HTTPS with TLS 1.3 only when given a certificate and key)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--tls-cert", default=None)
+    parser.add_argument("--tls-key", default=None)
     args = parser.parse_args(argv)
-    run(args.host, args.port, workers=args.workers)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("give both --tls-cert and --tls-key")
+    run(args.host, args.port, workers=args.workers, tls_cert=args.tls_cert, tls_key=args.tls_key)
 
 
 if __name__ == "__main__":
