@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from analisa.cli import accounts, build, clients, data, database, serve, tokens, worker, workspaces
+from analisa.cli import (
+    accounts,
+    brands,
+    build,
+    clients,
+    data,
+    database,
+    serve,
+    tokens,
+    worker,
+    workspaces,
+)
 from analisa.cli.runtime import console
 
 HELP = """\
@@ -79,6 +90,8 @@ app.command(rich_help_panel=BUILD)(worker.worker)
 app.command(rich_help_panel=SERVE)(serve.serve)
 app.command(rich_help_panel=SERVE)(serve.sandbox)
 app.command(rich_help_panel=ADMIN)(database.migrate)
+BRANDS = "Brands"
+app.add_typer(brands.app, name="brands", rich_help_panel=BRANDS)
 API_ACCESS = "API access"
 app.command(rich_help_panel=API_ACCESS)(tokens.token)
 app.add_typer(workspaces.app, name="workspace", rich_help_panel=API_ACCESS)

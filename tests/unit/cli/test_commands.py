@@ -16,6 +16,7 @@ from analisa.cli import app
 
 NOWHERE = "postgresql://nobody@127.0.0.1:9/nowhere"
 COMMANDS = {
+    "brands",
     "demo",
     "pipeline",
     "collect",
