@@ -79,6 +79,12 @@ def test_clean_bronze_passes_every_endpoint_of_the_catalog(conn):
     assert results[("instagram", "media")].summary() == (
         "bronze_instagram_media: 7 checks passed on 2 rows"
     )
+    # one GX suite judged every endpoint: one count per check, never a record
+    observations = sum(len(r.checks) for r in results.values())
+    (judged_by,) = {r.judged_by for r in results.values()}
+    assert judged_by.endswith(
+        f"suite bronze_gate: 2 expectations on {observations} observations, 0 unexpected"
+    )
 
 
 def test_a_future_fetched_at_fails_its_endpoint_beyond_the_tolerance(conn):
@@ -93,6 +99,7 @@ def test_a_future_fetched_at_fails_its_endpoint_beyond_the_tolerance(conn):
     (failure,) = media.failures
     assert failure.name == "fetched_at not in the future"
     assert failure.observed == {"odd": 1, "total": 4}
+    assert failure.unexpected == ("expect_column_values_to_be_between: odd 1 not in [0, 0]",)
     assert "record 7 fetched_at=2026-10-11T12:00:00+00:00" in failure.detail
     assert all(r.success for k, r in results.items() if k != ("instagram", "media"))
 

@@ -131,6 +131,9 @@ def test_a_volume_collapse_against_the_last_accepted_build_fails(conn):
     add_posts(conn, 49)
     result = silver.run(conn, ["int_post_snapshots"])["int_post_snapshots"]
     assert failures(result) == [("volume", {"rows": 49, "previous": 100})]
+    assert result.failures[0].unexpected == (
+        "expect_column_values_to_be_between: rows / previous 0.49 not >= 0.5",
+    )
     assert result.summary() == (
         "silver_int_post_snapshots: volume: 49 rows against 100 in the last accepted build "
         "(at least 50% required)"
@@ -234,6 +237,9 @@ def test_captures_lagging_behind_bronze_fail(conn):
     )
     result = silver.run(conn, ["int_post_snapshots"])["int_post_snapshots"]
     assert failures(result) == [("freshness", {"lag_seconds": {"instagram": 46800}})]
+    assert result.metadata()["unexpected"] == [
+        "freshness: expect_column_values_to_be_between: lag_seconds instagram 46800 not <= 43200"
+    ]
     assert (
         "instagram newest capture 2026-09-30T23:00:00+00:00 is 13.0 h behind bronze "
         "2026-10-01T12:00:00+00:00 (limit 12.0 h)" in result.summary()
