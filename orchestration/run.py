@@ -13,6 +13,8 @@ from orchestration.definitions import build_definitions
 from orchestration.lib.resources import AnalisaResource
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+GATE_STEPS = frozenset({"bronze_gate", "malformed_responses", "silver_gate", "gold_gate"})
+DBT_STEPS = ("dbt_silver", "dbt_gold")
 
 
 @dataclass
@@ -24,6 +26,13 @@ class PipelineOutcome:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     run_id: str = ""
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each step that finished, by step key."""
+
+    @property
+    def check_seconds(self) -> float:
+        """Time spent in the gates' steps."""
+        return sum(t for key, t in self.step_seconds.items() if key in GATE_STEPS)
 
 
 def run_job(
@@ -33,6 +42,7 @@ def run_job(
     instance: dg.DagsterInstance | None = None,
     collect: bool | None = None,
     selection: list[dg.AssetKey] | None = None,
+    full_refresh: bool = False,
     quiet: bool = True,
     log_path: Path | None = None,
 ) -> PipelineOutcome:
@@ -41,8 +51,13 @@ def run_job(
     defs = build_definitions(analisa)
     job = defs.resolve_job_def(job_name)
     run_config: dict = dict(QUIET) if quiet else {}
+    ops: dict = {}
     if collect is not None:
-        run_config["ops"] = {"bronze": {"config": {"collect": collect}}}
+        ops["bronze"] = {"config": {"collect": collect}}
+    if full_refresh:
+        ops |= {step: {"config": {"full_refresh": True}} for step in DBT_STEPS}
+    if ops:
+        run_config["ops"] = ops
     with contextlib.ExitStack() as stack:
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,13 +65,18 @@ def run_job(
             stack.enter_context(contextlib.redirect_stdout(log))
             stack.enter_context(contextlib.redirect_stderr(log))
             stack.enter_context(_dagster_logs_to(log))
+        instance = instance or dg.DagsterInstance.ephemeral()
         result = job.execute_in_process(
             run_config=run_config,
-            instance=instance or dg.DagsterInstance.ephemeral(),
+            instance=instance,
             raise_on_error=False,
             asset_selection=selection,
         )
-    return summarize(result)
+    outcome = summarize(result)
+    for stats in instance.get_run_step_stats(result.run_id):
+        if stats.start_time is not None and stats.end_time is not None:
+            outcome.step_seconds[stats.step_key] = stats.end_time - stats.start_time
+    return outcome
 
 
 @contextlib.contextmanager

@@ -122,23 +122,39 @@ def _shared_processors() -> list:
 _QUIET_LIBRARIES = ("httpx", "httpcore", "pika", "uvicorn.access", "urllib3", "asyncio")
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at each record: a command that sends stderr to a log file
+    for a while (the CLI during a pipeline run) must not leave logging holding that file."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it; sys.stderr wins
+        pass
+
+
 def configure_logging(
     level: str = "INFO", json_lines: bool = False, stream=None, secrets: Iterable[str] = ()
 ) -> None:
     """Route the standard library and structlog through one redacting renderer on `stream`
-    (stderr by default). Safe to call again: the handler is replaced, not added."""
-    stream = stream or sys.stderr
+    (the current stderr by default). Safe to call again: the handler is replaced, not added."""
     register_secrets(secrets)
+    colors = getattr(stream or sys.stderr, "isatty", lambda: False)()
     renderer = (
         structlog.processors.JSONRenderer(default=str)
         if json_lines
-        else structlog.dev.ConsoleRenderer(colors=getattr(stream, "isatty", lambda: False)())
+        else structlog.dev.ConsoleRenderer(colors=colors)
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_shared_processors(),
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderr()
     handler.setFormatter(formatter)
     handler.set_name("analisa")
     root = logging.getLogger()

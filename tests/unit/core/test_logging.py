@@ -111,3 +111,23 @@ def test_dagster_runs_log_their_run_id(json_log):
     assert result.success
     lines = [line for line in _lines(json_log) if line["event"] == "inside the run"]
     assert [line["run_id"] for line in lines] == [result.run_id]
+
+
+def test_the_default_handler_follows_stderr_when_it_is_redirected(capsys):
+    import contextlib
+
+    try:
+        redirected = io.StringIO()
+        with contextlib.redirect_stderr(redirected):
+            # configured while stderr pointed at a file that is closed afterwards
+            configure_logging("INFO", json_lines=True)
+            logging.getLogger("analisa.test").warning("while redirected")
+        assert "while redirected" in redirected.getvalue()
+        redirected.close()
+        logging.getLogger("analisa.test").warning("after the redirect")
+    finally:
+        logging.getLogger().handlers[:] = [
+            h for h in logging.getLogger().handlers if h.get_name() != "analisa"
+        ]
+    err = capsys.readouterr().err
+    assert "after the redirect" in err and "Logging error" not in err

@@ -1,0 +1,354 @@
+"""The pipeline at scale: bronze for many influencers through the real loading path, then silver,
+gold and gates, a full build, an incremental one after 1 % new data, and the floor a hand-written
+SQL doing only the core work reaches on the same database in the same run.
+
+Creates its own database on DATABASE_URL (default: local PostgreSQL), drops it afterwards. Last
+line of output: one JSON object (also written to benchmarks/results/pipeline.json). Keys:
+influencers, posts, bronze_records, bronze_rows_per_s, full_build_s, incremental_build_s,
+gates_s, peak_rss_mb (largest process of ours: this one; PostgreSQL and dbt excluded), sql_floor_s.
+
+`--quick` runs 200 influencers × 20 posts in well under two minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analisa.core.catalog import AUDIENCE_BREAKDOWNS
+from analisa.core.db import migrate, with_database
+from connectors.bronze_writer import write_records
+from connectors.raw_import import analyze_bronze
+from connectors.records import RawRecord
+
+RESULTS = Path(__file__).resolve().parent / "results" / "pipeline.json"
+START = datetime(2026, 9, 1, 8, tzinfo=UTC)
+CAPTIONS = ("Novo treino #fitness 💪", "Receita rápida #comida", "Look do dia #moda #ootd")
+AGES = ("18-24", "25-34", "35-44")
+COUNTRIES = ("BR", "PT", "US")
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _record(platform, endpoint, account, round_id, at, body, object_id=None) -> RawRecord:
+    return RawRecord(
+        platform=platform,
+        endpoint=endpoint,
+        account_id=account,
+        round_id=round_id,
+        fetched_at=at,
+        status=200,
+        body_text=json.dumps(body, ensure_ascii=False),
+        object_id=object_id,
+        source="benchmark",
+    )
+
+
+def instagram_round(account: str, posts: int, day: int, rng: random.Random) -> Iterator[RawRecord]:
+    """One collection round of one Instagram account: profile, pages of 100, insights, audience."""
+    at = START + timedelta(days=day, seconds=int(account[-4:]))
+    round_id = f"{account}-d{day}"
+    followers = 5_000 + int(account[-4:]) * 7 + day * 11
+    yield _record(
+        "instagram",
+        "user",
+        account,
+        round_id,
+        at,
+        {
+            "user_id": account,
+            "id": account,
+            "username": f"creator{account[-5:]}",
+            "followers_count": followers,
+            "follows_count": 300,
+            "media_count": posts,
+        },
+    )
+    ids = [f"{account}{n:05d}" for n in range(posts)]
+    for page_start in range(0, posts, 100):
+        page = ids[page_start : page_start + 100]
+        more = page_start + 100 < posts
+        body = {
+            "data": [
+                {
+                    "id": media_id,
+                    "caption": CAPTIONS[n % 3],
+                    "media_type": "IMAGE",
+                    "media_product_type": "FEED",
+                    "timestamp": (START - timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%S+0000"),
+                    "like_count": 100 + n + day * 3,
+                    "comments_count": 5 + n % 7,
+                    "permalink": f"https://www.instagram.com/p/{media_id}/",
+                }
+                for n, media_id in enumerate(page, start=page_start)
+            ],
+            "paging": {"cursors": {"before": "b", "after": "a"}},
+        }
+        if more:
+            body["paging"]["next"] = "https://graph.instagram.com/v23.0/next"
+        if page_start:
+            body["paging"]["previous"] = "https://graph.instagram.com/v23.0/previous"
+        yield _record("instagram", "media", account, round_id, at + timedelta(seconds=1), body)
+    for n, media_id in enumerate(ids):
+        metrics = {"reach": 900 + n, "saved": n % 11, "shares": n % 5, "views": 1500 + n}
+        body = {
+            "data": [
+                {"name": name, "period": "lifetime", "values": [{"value": value}]}
+                for name, value in metrics.items()
+            ]
+        }
+        yield _record(
+            "instagram",
+            "media_insights",
+            account,
+            round_id,
+            at + timedelta(seconds=2 + n),
+            body,
+            object_id=media_id,
+        )
+    for breakdown in AUDIENCE_BREAKDOWNS:
+        keys = breakdown.split(",")
+        values = AGES if keys[0] == "age" else ("F", "M", "U") if keys[0] == "gender" else COUNTRIES
+        results = [
+            {
+                "dimension_values": [v] + (["F"] if len(keys) == 2 else []),
+                "value": rng.randint(10, 900),
+            }
+            for v in values
+        ]
+        body = {
+            "data": [
+                {
+                    "name": "follower_demographics",
+                    "period": "lifetime",
+                    "total_value": {"breakdowns": [{"dimension_keys": keys, "results": results}]},
+                }
+            ]
+        }
+        yield _record(
+            "instagram", "user_insights", account, round_id, at + timedelta(hours=1), body
+        )
+
+
+def tiktok_round(account: str, posts: int, day: int) -> Iterator[RawRecord]:
+    at = START + timedelta(days=day, seconds=int(account[-4:]))
+    round_id = f"{account}-d{day}"
+    yield _record(
+        "tiktok",
+        "user_info",
+        account,
+        round_id,
+        at,
+        {
+            "data": {
+                "user": {
+                    "open_id": account,
+                    "display_name": f"Creator {account[-5:]}",
+                    "follower_count": 20_000 + day * 17,
+                    "following_count": 50,
+                    "likes_count": 10_000,
+                    "video_count": posts,
+                }
+            },
+            "error": {"code": "ok", "message": "", "log_id": "x"},
+        },
+    )
+    for page_start in range(0, posts, 20):
+        n_items = min(20, posts - page_start)
+        videos = [
+            {
+                "id": f"{account}{n:05d}",
+                "create_time": int((START - timedelta(hours=n)).timestamp()),
+                "title": "t",
+                "video_description": CAPTIONS[n % 3],
+                "duration": 30,
+                "like_count": 500 + n + day,
+                "comment_count": 20,
+                "share_count": 7,
+                "view_count": 9000 + n,
+            }
+            for n in range(page_start, page_start + n_items)
+        ]
+        body = {
+            "data": {
+                "videos": videos,
+                "cursor": 1_700_000_000_000 - page_start,
+                "has_more": page_start + 20 < posts,
+            },
+            "error": {"code": "ok", "message": "", "log_id": "x"},
+        }
+        yield _record("tiktok", "video_list", account, round_id, at + timedelta(seconds=1), body)
+
+
+def generate(influencers: int, posts: int, days: range, rng: random.Random) -> Iterator[RawRecord]:
+    for i in range(influencers):
+        account = f"1784{i:08d}" if i % 2 == 0 else f"-000tt{i:08d}"
+        for day in days:
+            if i % 2 == 0:
+                yield from instagram_round(account, posts, day, rng)
+            else:
+                yield from tiktok_round(account, posts, day)
+
+
+def load(url: str, records: Iterator[RawRecord], batch: int = 5000) -> int:
+    written = 0
+    chunk: list[RawRecord] = []
+    with psycopg.connect(url) as conn:
+        for record in records:
+            chunk.append(record)
+            if len(chunk) >= batch:
+                with conn.transaction():
+                    written += write_records(conn, chunk)
+                chunk = []
+        if chunk:
+            with conn.transaction():
+                written += write_records(conn, chunk)
+        analyze_bronze(conn)
+    return written
+
+
+SQL_FLOOR = """
+create table public.floor_posts as
+with captures as (
+    select r.account_id, e ->> 'id' as post_id, r.fetched_at,
+           (e ->> 'like_count')::bigint as likes, (e ->> 'comments_count')::bigint as comments
+    from bronze.raw_records r
+    cross join lateral jsonb_array_elements(r.body -> 'data') e
+    where r.platform = 'instagram' and r.endpoint = 'media'
+),
+latest as (
+    select distinct on (post_id) * from captures order by post_id, fetched_at desc
+),
+followers as (
+    select account_id, fetched_at, (body ->> 'followers_count')::bigint as followers
+    from bronze.raw_records where platform = 'instagram' and endpoint = 'user'
+)
+select l.post_id, l.account_id, l.likes, l.comments, f.followers,
+       round((l.likes + l.comments) * 100.0 / nullif(f.followers, 0), 4) as rate
+from latest l
+join lateral (
+    select followers from followers f
+    where f.account_id = l.account_id and f.fetched_at <= l.fetched_at
+    order by f.fetched_at desc limit 1
+) f on true
+"""
+
+
+def build(job_env: dict[str, str], full_refresh: bool = False) -> tuple[float, float, bool]:
+    """(build seconds, gate seconds, success) of one build_from_bronze run in this process."""
+    import dagster as dg
+
+    from orchestration.run import run_job
+
+    os.environ.update(job_env)
+    started = time.perf_counter()
+    outcome = run_job(
+        "build_from_bronze",
+        instance=dg.DagsterInstance.ephemeral(),
+        collect=False,
+        full_refresh=full_refresh,
+        log_path=Path(job_env["ANALISA_HOME"]) / "pipeline.log",
+    )
+    total = time.perf_counter() - started
+    if not outcome.success:
+        print("build failed:", outcome.errors + outcome.failed_checks, file=sys.stderr)
+    return total, outcome.check_seconds, outcome.success
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--influencers", type=int, default=10_000)
+    parser.add_argument("--posts", type=int, default=1_000_000, help="posts in all")
+    parser.add_argument("--captures", type=int, default=3)
+    args = parser.parse_args()
+    influencers, posts = (200, 4_000) if args.quick else (args.influencers, args.posts)
+    per_account = max(1, posts // influencers)
+    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"analisa_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = with_database(server, name)
+    home = Path(tempfile.mkdtemp(prefix="analisa-bench-"))
+    env = {
+        "DATABASE_URL": url,
+        "ANALISA_HOME": str(home),
+        "ANALISA_EXPORT_DIR": str(home / "exports"),
+    }
+    for key in ("REDIS_URL", "AMQP_URL"):
+        os.environ.pop(key, None)
+    try:
+        migrate(url)
+        rng = random.Random(7)
+        started = time.perf_counter()
+        written = load(url, generate(influencers, per_account, range(args.captures), rng))
+        load_s = time.perf_counter() - started
+
+        full_s, gates_s, full_ok = build(env)
+
+        # 1 % new data: one more round for every hundredth influencer
+        step = 100
+        extra = (
+            record
+            for i in range(0, influencers, step)
+            for record in (
+                instagram_round(f"1784{i:08d}", per_account, args.captures, rng)
+                if i % 2 == 0
+                else tiktok_round(f"-000tt{i:08d}", per_account, args.captures)
+            )
+        )
+        load(url, extra)
+        incremental_s, _, incremental_ok = build(env)
+
+        with psycopg.connect(url) as conn:
+            started = time.perf_counter()
+            conn.execute(SQL_FLOOR)
+            floor_s = time.perf_counter() - started
+            conn.rollback()
+            gold_posts = conn.execute("select count(*) from gold.fct_post_engagement").fetchone()[0]
+        result = {
+            "influencers": influencers,
+            "posts": per_account * influencers,
+            "captures_per_post": args.captures,
+            "bronze_records": written,
+            "bronze_rows_per_s": round(written / load_s),
+            "full_build_s": round(full_s, 1),
+            "full_build_ok": full_ok,
+            "incremental_build_s": round(incremental_s, 1),
+            "incremental_build_ok": incremental_ok,
+            "gates_s": round(gates_s, 1),
+            "gold_posts": gold_posts,
+            "peak_rss_mb": round(_rss_mb(), 1),
+            "sql_floor_s": round(floor_s, 2),
+            "full_over_floor": round(full_s / floor_s, 1) if floor_s else None,
+        }
+    finally:
+        from analisa.core.db import stop_embedded
+
+        stop_embedded()
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
