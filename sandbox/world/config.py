@@ -27,7 +27,15 @@ class SandboxConfig:
     """Sliding one-minute window per endpoint per access token."""
     throttle_fault_minutes: int = 5
     """estimated_time_to_regain_access reported by an injected Instagram throttle fault."""
+    planted_truths: bool = False
+    """Add Instagram accounts with known truths gold must find (sandbox/world/planted.py): a
+    follower spike, engagement far outside its tier, sponsored posts with disclosure markers,
+    an audience inside one target exactly, a fitness-only creator. Off by default: the seeded
+    worlds tests pin stay as they are; the planted accounts draw from their own random source."""
+    planted_spike_epoch: int = 3
+    """The advance at which the planted spike account gains half its followers in a day."""
     instagram_client_id: str = "sandbox-instagram-app"
+
     instagram_client_secret: str = "sandbox-client-secret"
     tiktok_client_key: str = "sandbox-tiktok-app"
     tiktok_client_secret: str = "sandbox-client-secret"

@@ -40,10 +40,13 @@ def maturity(posted: datetime, now: datetime) -> float:
 class WorldGenerator:
     """Makes new accounts, audiences and posts from the world's random source, ids unique."""
 
-    def __init__(self, rng: random.Random, hidden_likes_fraction: float) -> None:
+    def __init__(
+        self, rng: random.Random, hidden_likes_fraction: float, ids: set[str] | None = None
+    ) -> None:
         self._rng = rng
         self._hidden_likes_fraction = hidden_likes_fraction
-        self._ids: set[str] = set()
+        # a second generator of the same world (planted accounts) shares the ids in use
+        self._ids: set[str] = set() if ids is None else ids
         self._names = name_tables()
 
     @property
@@ -104,6 +107,17 @@ class WorldGenerator:
         account.account_type = rng.choice(["MEDIA_CREATOR", "MEDIA_CREATOR", "BUSINESS"])
         return account, self.audience()
 
+    def instagram_ids(self) -> tuple[str, str]:
+        """A new (professional account id, app-scoped id) pair."""
+        rng = self._rng
+        account_id = self._new_id(lambda: "178414" + self._digits(11))
+        app_scoped_id = self._new_id(lambda: rng.choice("123456789") + self._digits(15))
+        return account_id, app_scoped_id
+
+    @property
+    def ids(self) -> set[str]:
+        return self._ids
+
     def audience(self) -> Audience:
         rng, names = self._rng, self._names
         age_weights = [rng.uniform(0.2, 1.0) * w for w in _AGE_PROFILE]
@@ -137,11 +151,18 @@ class WorldGenerator:
             text = f"{text} {rng.choice(pool.emoji)}"
         return text, " ".join(tags)
 
-    def post(self, account: Account, posted: datetime, now: datetime) -> Post:
-        """A post published at `posted`, with the metrics it has gathered by `now`."""
+    def post(
+        self,
+        account: Account,
+        posted: datetime,
+        now: datetime,
+        caption: tuple[str, str] | None = None,
+    ) -> Post:
+        """A post published at `posted`, with the metrics it has gathered by `now`; `caption`
+        (text, hashtags) replaces the niche's drawn one."""
         grown = maturity(posted, now)
         followers = max(account.followers, 1)
-        text, tags = self.caption(account.niche)
+        text, tags = caption if caption is not None else self.caption(account.niche)
         if account.platform == "instagram":
             return self._instagram_media(account, posted, grown, followers, text, tags)
         return self._tiktok_video(account, posted, grown, followers, text, tags)

@@ -24,6 +24,7 @@ from sandbox.world.evolution import grow, move_followers
 from sandbox.world.faults import Fault, FaultQueue
 from sandbox.world.generation import WorldGenerator
 from sandbox.world.model import Account, Post
+from sandbox.world.planted import PlantedTruths
 
 # One advance is one poll of the collector: a day of platform time.
 POLL_INTERVAL = timedelta(days=1)
@@ -56,7 +57,10 @@ class SandboxWorld:
         self._instagram_ids: dict[str, str] = {}
         self._clock_offset = timedelta(0)
         self._monotonic_start = time.monotonic()
+        self._planted: PlantedTruths | None = None
         self._populate()
+        if self.config.planted_truths:
+            self._plant()
 
     # --- time -------------------------------------------------------------------------------
 
@@ -93,6 +97,22 @@ class SandboxWorld:
                     posted -= timedelta(seconds=rng.randint(6 * 3_600, 72 * 3_600))
                 self._refresh_counts(account)
 
+    def _plant(self) -> None:
+        """The planted accounts, after every default one and from their own random source."""
+        cfg = self.config
+        self._planted = PlantedTruths(cfg.seed, self._generator.ids, cfg.planted_spike_epoch)
+        rng = self._planted.rng
+        for account, audience in self._planted.accounts():
+            self._add_account(account, audience)
+            posted = cfg.start - timedelta(seconds=rng.randint(3_600, 30 * 3_600))
+            for _ in range(cfg.posts_per_influencer):
+                self._add_post(account, posted)
+                posted -= timedelta(seconds=rng.randint(6 * 3_600, 72 * 3_600))
+            self._refresh_counts(account)
+
+    def _is_planted(self, account: Account) -> bool:
+        return self._planted is not None and account.account_id in self._planted.account_ids
+
     def _add_account(self, account: Account, audience: Audience | None) -> None:
         platform = account.platform
         self._state[platform].accounts[account.account_id] = account
@@ -105,7 +125,10 @@ class SandboxWorld:
             self._audiences[account.account_id] = audience
 
     def _add_post(self, account: Account, posted: datetime) -> Post:
-        post = self._generator.post(account, posted, self.poll_time)
+        if self._planted is not None and self._is_planted(account):
+            post = self._planted.post(account, posted, self.poll_time)
+        else:
+            post = self._generator.post(account, posted, self.poll_time)
         self._state[account.platform].posts[account.account_id][post.post_id] = post
         self._post_owner[(account.platform, post.post_id)] = account.account_id
         return post
@@ -120,10 +143,14 @@ class SandboxWorld:
         """Move to the next poll: followers move, metrics grow, posts are deleted and published."""
         with self.lock:
             self.epoch += 1
-            now, rng, cfg = self.poll_time, self._rng, self.config
+            now, cfg = self.poll_time, self.config
             for platform in PLATFORMS:
                 for account in self._state[platform].accounts.values():
+                    planted = self._planted if self._is_planted(account) else None
+                    rng = planted.rng if planted else self._rng
                     move_followers(account, rng)
+                    if planted:
+                        planted.after_followers_moved(account, self.epoch)
                     live = self._live(platform, account.account_id)
                     for post in live:
                         grow(post, now, rng)
