@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import httpx
 import psycopg
+from psycopg.types.json import Jsonb
 
 from analisa.core.crypto import TokenVault, VaultError
 from analisa.core.logging import log_context
@@ -84,6 +85,7 @@ class Collector:
             recorded = recorded_outcome(conn, task.task_id)
             if recorded is not None:
                 return recorded
+            state = _account_state(conn, task)
             try:
                 token = load_token(conn, self.vault, task.platform, task.account_id)
             except VaultError as exc:
@@ -92,39 +94,46 @@ class Collector:
             return self._commit(
                 task, [], Outcome.park("no OAuth token: the account must connect first")
             )
-        wait = self.budget.blocked_for(task.platform, task.account_id)
-        if wait > 0:
-            return self._commit(task, [], Outcome.wait(wait, "platform asked us to wait"))
-
         try:
             platform = connector(task.platform)
         except UnknownPlatformError as exc:
             return self._commit(task, [], Outcome.park(str(exc)))
-        records, problem = self._collect(platform.collect, platform.classify, task, token)
-        outcome = self._decide(task, token, problem)
-        return self._commit(task, records, outcome)
+        session = self._collect(platform, task, token, state)
+        outcome = self._decide(task, token, session.problem)
+        if outcome.kind == "done" and session.skipped:
+            shown = "; ".join(session.skipped[:5])
+            more = f" (+{len(session.skipped) - 5} more)" if len(session.skipped) > 5 else ""
+            outcome = Outcome.done(reason=f"skipped {len(session.skipped)}: {shown}{more}")
+        return self._commit(task, session.records, outcome, session)
 
-    def _collect(self, routine, classify, task: CollectionTask, token: TokenSet):
+    def _collect(self, platform, task: CollectionTask, token: TokenSet, state: dict):
         """Run the platform's routine; whatever stops it, keep every answer that arrived."""
+        checkpoint = state.pop("checkpoint", None) or {}
+        if checkpoint.get("round") != task.round_id:
+            checkpoint = {"round": task.round_id}  # a new round starts from the beginning
         session = RoundSession(
             settings=self.settings,
             http=self.http,
             task=task,
             token=token,
             budget=self.budget,
-            classify=classify,
+            classify=platform.classify,
             posts_to_probe=lambda: self._posts_to_probe(task),
+            rates=platform.rates,
+            clock=self.clock,
+            state=state,
+            checkpoint=checkpoint,
         )
-        problem = None
+        session.problem = None
         try:
-            routine(session)
+            platform.collect(session)
         except RoundStopped as stop:
-            problem = stop.problem
+            session.problem = stop.problem
         except httpx.TransportError as exc:
             # the network failed, not the platform: keep what arrived, retry the task later
-            problem = ApiProblem("server", f"network error: {exc!r}")
+            session.problem = ApiProblem("server", f"network error: {exc!r}")
         self.stats["malformed"] += session.malformed
-        return session.records, problem
+        return session
 
     def _posts_to_probe(self, task: CollectionTask) -> list[str]:
         with psycopg.connect(self.db_url) as conn:
@@ -135,8 +144,9 @@ class Collector:
         if problem is None:
             return Outcome.done()
         if problem.kind == "throttled":
+            # the session already blocked the scope the platform named, for every worker;
+            # this task waits as long, in the outbox, without using up an attempt
             delay = max(float(problem.retry_after_seconds or 60), 1.0)
-            self.budget.block(task.platform, task.account_id, delay)
             return Outcome.wait(delay, f"throttled: {problem.message}")
         if problem.kind == "token_invalid":
             if self._refresh(token):
@@ -157,7 +167,13 @@ class Collector:
             save_token(conn, self.vault, fresh)
         return True
 
-    def _commit(self, task: CollectionTask, records: list[RawRecord], outcome: Outcome) -> Outcome:
+    def _commit(
+        self,
+        task: CollectionTask,
+        records: list[RawRecord],
+        outcome: Outcome,
+        session: RoundSession | None = None,
+    ) -> Outcome:
         """Records, ledger row, the retry to publish and the account's state: all or nothing."""
         if outcome.kind == "retry" and outcome.failed and task.failures + 1 >= MAX_FAILURES:
             outcome = Outcome.park(f"gave up after {MAX_FAILURES} failures: {outcome.reason}")
@@ -192,6 +208,8 @@ class Collector:
                 ),
             )
             _record_account_state(conn, task, outcome, now, now + self.interval_seconds)
+            if session is not None:
+                _record_progress(conn, task, outcome, session, now)
         return Outcome(
             outcome.kind,
             outcome.delay_seconds,
@@ -233,6 +251,44 @@ def _record_account_state(
         )
 
 
+def _account_state(conn: psycopg.Connection, task: CollectionTask) -> dict:
+    row = conn.execute(
+        "select checkpoint, extract(epoch from last_full_listing_at), "
+        "extract(epoch from last_old_insights_at) from ops.account_state "
+        "where platform = %s and account_id = %s",
+        (task.platform, task.account_id),
+    ).fetchone()
+    if row is None:
+        return {}
+    checkpoint, full, old = row
+    return {
+        "checkpoint": checkpoint,
+        "last_full_listing_at": float(full) if full is not None else None,
+        "last_old_insights_at": float(old) if old is not None else None,
+    }
+
+
+def _record_progress(
+    conn: psycopg.Connection, task: CollectionTask, outcome: Outcome, session, now: float
+) -> None:
+    """A retry keeps the round's checkpoint; a finished round records what it covered."""
+    if outcome.kind == "retry":
+        conn.execute(
+            "update ops.account_state set checkpoint = %s where platform = %s and account_id = %s",
+            (Jsonb(session.checkpoint), task.platform, task.account_id),
+        )
+        return
+    full = outcome.kind == "done" and session.did.get("full_listing")
+    old = outcome.kind == "done" and session.did.get("old_insights")
+    conn.execute(
+        "update ops.account_state set checkpoint = null, "
+        "last_full_listing_at = case when %s then %s else last_full_listing_at end, "
+        "last_old_insights_at = case when %s then %s else last_old_insights_at end "
+        "where platform = %s and account_id = %s",
+        (bool(full), ts(now), bool(old), ts(now), task.platform, task.account_id),
+    )
+
+
 def recorded_outcome(conn: psycopg.Connection, task_id: str) -> Outcome | None:
     """The outcome a committed task recorded (a redelivery acts on it), None if uncommitted."""
     row = conn.execute(
@@ -245,10 +301,3 @@ def recorded_outcome(conn: psycopg.Connection, task_id: str) -> Outcome | None:
         return None
     kind, detail, delay = row
     return Outcome(kind, float(delay), detail or "", records=0, replayed=True)
-
-
-def _ledger_has(conn: psycopg.Connection, task_id: str) -> bool:
-    row = conn.execute(
-        "select 1 from bronze.collection_ledger where task_id = %s", (task_id,)
-    ).fetchone()
-    return row is not None

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from analisa.core.settings import Settings
     from connectors.http import ApiProblem
+    from connectors.rate_budget import Scope
     from connectors.records import RawRecord
     from connectors.rounds import RoundSession
     from connectors.tokens import AuthorizationRequest, TokenSet
@@ -52,6 +53,18 @@ class PlatformApp:
 
 
 @dataclass(frozen=True)
+class RateRules:
+    """At which level the platform applies its limits (see connectors/rate_budget.py)."""
+
+    scopes: Callable[[str, str, Settings], tuple[Scope, ...]]
+    """(endpoint, account id, settings) → the scopes a call must be allowed in."""
+    blocks_on: Callable[[ApiProblem, str, str, Settings], str]
+    """(throttle problem, account id, endpoint, settings) → the scope the throttle blocks."""
+    usage: Callable[[Mapping[str, str], str], dict[str, tuple[int, float | None]]]
+    """(answer headers, account id) → {scope: (percent used, seconds until access regained)}."""
+
+
+@dataclass(frozen=True)
 class PlatformConnector:
     platform: str
     oauth: Callable[[Settings, httpx.Client], OAuthFlow]
@@ -62,3 +75,5 @@ class PlatformConnector:
     """One account's collection round: every call goes through the session (see rounds.py)."""
     app: PlatformApp
     """Which settings hold the platform app's credentials (see `analisa connect`)."""
+    rates: RateRules | None = None
+    """Its rate limits; None: calls are only counted."""

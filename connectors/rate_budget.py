@@ -1,15 +1,74 @@
-"""Shared throttle state: once a platform says "stop", every worker stops for that account.
+"""Shared rate budgets: what every worker must respect before each call, at the level the
+platform applies its limits (see connectors/<platform>/limits.py for which scopes a call uses).
 
-With Redis the block is a key with the platform's own wait as TTL, seen by all competing
-consumers; without Redis it lives in this process (one worker, so nothing to share).
-Calls made and the platform's own usage figures are counted too (quota use is a number).
+- Blocks: once a platform says "stop" for a scope (Instagram code 4: the whole app; 17 / 32 /
+  613 / 80002: one account), no worker calls inside that scope until the block ends. A block is
+  a key holding the time it ends (by the budget's clock, so tests and the time-scaled sandbox
+  can let a day pass in seconds); later blocks only ever extend it.
+- Windows: TikTok's 600 requests per minute per endpoint is a sliding window the workers count
+  together (a sorted set per scope); a call waits for a free slot, never spends one it lacks.
+- Usage: the usage headers (X-App-Usage, X-Business-Use-Case-Usage) are stored per scope on
+  every answer; above the slow-down threshold calls are spaced out, at 100 % they stop.
+With Redis all of this is shared by every worker; without Redis it lives in this process.
+Waiting is never an attempt: a wait longer than `max_inline_wait` ends the round with its
+exact end time, and the task is rescheduled for then (connectors/outbox.py).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One limit: `key` names who shares it; a window scope also counts calls itself."""
+
+    key: str
+    window_limit: int | None = None
+    window_seconds: float = 60.0
+
+
+class MustWait(Exception):
+    """Raised before a call that the budget does not allow yet."""
+
+    def __init__(self, seconds: float, scope: str, why: str):
+        super().__init__(f"{why} ({scope}): wait {seconds:.1f}s")
+        self.seconds = seconds
+        self.scope = scope
+        self.why = why
+
+
+_EXTEND_BLOCK = """
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local new = tonumber(ARGV[1])
+if new > cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# A slot in a sliding window: drop calls older than the window, then take a slot if one is
+# free (returns 0) or return the milliseconds until the oldest call leaves the window.
+_TAKE_SLOT = """
+local now = tonumber(ARGV[1])
+local span = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+local n = redis.call('ZCARD', KEYS[1])
+if n < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(span) + 60000)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
+return math.max(1, math.ceil(tonumber(oldest[2]) + span - now))
+"""
 
 
 class RateBudget:
@@ -18,32 +77,141 @@ class RateBudget:
         redis_client=None,
         prefix: str = "analisa:",
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] | None = None,
+        *,
+        max_inline_wait: float = 5.0,
+        slowdown_percent: int = 80,
+        pace_seconds: float = 2.0,
     ):
         self._redis = redis_client
         self._prefix = prefix
         self._clock = clock
+        self._sleep = sleep or (lambda s: time.sleep(s))
+        self.max_inline_wait = max_inline_wait
+        """Waits up to this long (budget clock) happen in the call; longer ones end the round."""
+        self.slowdown_percent = slowdown_percent
+        self.pace_seconds = pace_seconds
+        """Pause before a call at 100 % usage; scaled linearly from the slow-down threshold."""
         self._blocks: dict[str, float] = {}
+        self._windows: dict[str, list[float]] = {}
+        self._usage: dict[str, int] = {}
+        self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
+        self.waited_seconds = 0.0
+        if redis_client is not None:
+            self._extend = redis_client.register_script(_EXTEND_BLOCK)
+            self._take = redis_client.register_script(_TAKE_SLOT)
 
-    def _key(self, platform: str, account_id: str) -> str:
-        return f"{self._prefix}ratelimit:block:{platform}:{account_id}"
+    # -- blocks -------------------------------------------------------------------------------
+    def _block_key(self, scope: str) -> str:
+        return f"{self._prefix}ratelimit:block:{scope}"
 
-    def block(self, platform: str, account_id: str, seconds: float) -> None:
+    def block(self, scope: str, seconds: float) -> None:
+        """No call inside `scope` for `seconds` (by this budget's clock); only ever extends."""
         seconds = max(1.0, seconds)
+        until = self._clock() + seconds
         if self._redis is not None:
-            self._redis.set(self._key(platform, account_id), "1", px=int(seconds * 1000))
+            # the key's own expiry only cleans up: a clock running faster than real time
+            # (tests, the time-scaled sandbox) still reads the end time from the value
+            self._extend(keys=[self._block_key(scope)], args=[until, int(seconds * 1000) + 60000])
         else:
-            self._blocks[self._key(platform, account_id)] = self._clock() + seconds
+            with self._lock:
+                self._blocks[scope] = max(self._blocks.get(scope, 0.0), until)
 
-    def blocked_for(self, platform: str, account_id: str) -> float:
-        """Seconds left before this account may be called again (0 when free)."""
-        key = self._key(platform, account_id)
+    def blocked_for(self, scopes: Iterable[str]) -> tuple[float, str]:
+        """The longest wait among these scopes' blocks (0 when all are free), and its scope."""
+        scopes = list(scopes)
+        if not scopes:
+            return 0.0, ""
+        now = self._clock()
         if self._redis is not None:
-            ttl_ms = self._redis.pttl(key)
-            return max(0.0, ttl_ms / 1000.0) if ttl_ms and ttl_ms > 0 else 0.0
-        until = self._blocks.get(key, 0.0)
-        return max(0.0, until - self._clock())
+            values = self._redis.mget([self._block_key(s) for s in scopes])
+            untils = [float(v) if v else 0.0 for v in values]
+        else:
+            with self._lock:
+                untils = [self._blocks.get(s, 0.0) for s in scopes]
+        wait, scope = max(zip((u - now for u in untils), scopes, strict=True))
+        return max(0.0, wait), scope
 
+    # -- usage --------------------------------------------------------------------------------
+    def _usage_key(self, scope: str) -> str:
+        return f"{self._prefix}ratelimit:usage:{scope}"
+
+    def record_usage(self, scope: str, percent: int) -> None:
+        if self._redis is not None:
+            self._redis.set(self._usage_key(scope), int(percent), ex=3600)
+        else:
+            with self._lock:
+                self._usage[scope] = int(percent)
+
+    def usage(self, scope: str) -> int:
+        if self._redis is not None:
+            value = self._redis.get(self._usage_key(scope))
+            return int(value) if value else 0
+        with self._lock:
+            return self._usage.get(scope, 0)
+
+    # -- before each call ---------------------------------------------------------------------
+    def acquire(self, scopes: Iterable[Scope]) -> None:
+        """Wait until a call inside all these scopes is allowed, or raise MustWait."""
+        scopes = list(scopes)
+        while True:
+            wait, scope = self.blocked_for(s.key for s in scopes)
+            if wait > 0:
+                self._wait_or_raise(wait, scope, "blocked by the platform")
+                continue
+            pace = self._pace(scopes)
+            if pace > 0:
+                self._sleep(pace)
+                self.waited_seconds += pace
+            for s in scopes:
+                if s.window_limit is not None:
+                    slot_wait = self._take_slot(s)
+                    if slot_wait > 0:
+                        self._wait_or_raise(slot_wait, s.key, "window full")
+                        break
+            else:
+                return
+
+    def _wait_or_raise(self, seconds: float, scope: str, why: str) -> None:
+        if seconds > self.max_inline_wait:
+            raise MustWait(seconds, scope, why)
+        self._sleep(seconds)
+        self.waited_seconds += seconds
+
+    def _pace(self, scopes: list[Scope]) -> float:
+        """Space calls out as usage nears 100 % (0 below the slow-down threshold)."""
+        highest = max((self.usage(s.key) for s in scopes), default=0)
+        if highest < self.slowdown_percent:
+            return 0.0
+        share = (highest - self.slowdown_percent) / max(1, 100 - self.slowdown_percent)
+        return self.pace_seconds * min(1.0, share)
+
+    def _take_slot(self, scope: Scope) -> float:
+        """0 when a slot was taken in the window, else seconds until one frees."""
+        now = self._clock()
+        if self._redis is not None:
+            key = f"{self._prefix}ratelimit:window:{scope.key}"
+            waited_ms = self._take(
+                keys=[key],
+                args=[
+                    now * 1000,
+                    scope.window_seconds * 1000,
+                    scope.window_limit,
+                    uuid.uuid4().hex,
+                ],
+            )
+            return float(waited_ms) / 1000.0
+        with self._lock:
+            hits = [t for t in self._windows.get(scope.key, []) if t > now - scope.window_seconds]
+            if len(hits) < scope.window_limit:
+                hits.append(now)
+                self._windows[scope.key] = hits
+                return 0.0
+            self._windows[scope.key] = hits
+            return max(0.001, hits[len(hits) - scope.window_limit] + scope.window_seconds - now)
+
+    # -- counting -----------------------------------------------------------------------------
     def count_call(self, platform: str, endpoint: str) -> None:
         self.calls[f"{platform}/{endpoint}"] += 1
         if self._redis is not None:

@@ -1,25 +1,29 @@
 """What a platform's collection routine gets: one account's round, with every call kept.
 
-The routine (connectors/<platform>/collect.py) makes the calls; the session keeps each record
-in call order, counts it against the shared budget, and stops the round at the first answer
-after which the platform must not be called again (throttled, token, permission, server). The
-collector then commits what was kept, whatever stopped the round.
+The routine (connectors/<platform>/collect.py) makes the calls; before each one the session
+asks the shared budget (connectors/rate_budget.py) at the platform's own levels, and ends the
+round with the exact wait when the budget says no; after each one it keeps the record in call
+order, stores the usage headers, blocks the scope a throttle names for every worker, and stops
+the round at the first answer after which the platform must not be called again (throttled,
+token, permission, server). The collector then commits what was kept, whatever stopped it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from connectors.http import ApiProblem
+from connectors.rate_budget import MustWait
 from connectors.records import RawRecord
 
 if TYPE_CHECKING:
     import httpx
 
     from analisa.core.settings import Settings
-    from connectors.platform import Classifier
+    from connectors.platform import Classifier, RateRules
     from connectors.rate_budget import RateBudget
     from connectors.tasks import CollectionTask
     from connectors.tokens import TokenSet
@@ -46,8 +50,41 @@ class RoundSession:
     classify: Classifier
     posts_to_probe: Callable[[], list[str]]
     """Posts of this account that silver says need an existence probe (see int_posts_to_probe)."""
+    rates: RateRules | None = None
+    clock: Callable[[], float] = time.time
+    state: dict[str, Any] = field(default_factory=dict)
+    """The account's cadence state: last_full_listing_at, last_old_insights_at (epoch s)."""
+    did: dict[str, bool] = field(default_factory=dict)
+    """What this round covered (full_listing, old_insights), for the account's cadence."""
+    checkpoint: dict[str, Any] = field(default_factory=dict)
+    """Progress carried from the previous attempt of this round; the routine updates it."""
     records: list[RawRecord] = field(default_factory=list)
     malformed: int = 0
+    skipped: list[str] = field(default_factory=list)
+    """Objects skipped with a reason (a refused media's insights), the round went on."""
+
+    def before_call(self, endpoint: str) -> None:
+        """Wait for the shared budget, or end the round with the exact time to come back."""
+        if self.rates is None:
+            return
+        scopes = self.rates.scopes(endpoint, self.task.account_id, self.settings)
+        try:
+            self.budget.acquire(scopes)
+        except MustWait as wait:
+            problem = ApiProblem("throttled", str(wait), wait.seconds, code="budget")
+            raise RoundStopped(problem) from None
+
+    def _observe(self, record: RawRecord, headers, problem: ApiProblem | None) -> None:
+        if self.rates is None:
+            return
+        account = self.task.account_id
+        for scope, (percent, regain) in self.rates.usage(headers or {}, account).items():
+            self.budget.record_usage(scope, percent)
+            if regain:
+                self.budget.block(scope, regain)
+        if problem is not None and problem.kind == "throttled":
+            scope = self.rates.blocks_on(problem, account, record.endpoint, self.settings)
+            self.budget.block(scope, float(problem.retry_after_seconds or 60))
 
     def take(self, record: RawRecord, headers: Mapping[str, str] | None = None) -> RawRecord:
         """Keep one answer; raise RoundStopped when the platform must not be called again.
@@ -57,12 +94,40 @@ class RoundSession:
         self.records.append(record)
         self.budget.count_call(record.platform, record.endpoint)
         problem = self.classify(record, headers)
+        self._observe(record, headers, problem)
         if problem is not None:
             if problem.kind == "malformed":
                 self.malformed += 1
             if problem.kind in STOPPING:
                 raise RoundStopped(problem)
         return record
+
+    def take_object(
+        self, record: RawRecord, headers: Mapping[str, str] | None = None
+    ) -> RawRecord | None:
+        """Keep the answer of a per-object call (one media's insights, one probe).
+
+        A refusal about that object alone (permission, missing, other) skips it with a reason
+        and the round goes on; throttling, token and server problems still end the round.
+        Returns the record when usable, None when skipped.
+        """
+        self.records.append(record)
+        self.budget.count_call(record.platform, record.endpoint)
+        problem = self.classify(record, headers)
+        self._observe(record, headers, problem)
+        if problem is None:
+            return record
+        if problem.kind in ("throttled", "token_invalid", "server"):
+            raise RoundStopped(problem)
+        if problem.kind == "malformed":
+            self.malformed += 1
+        self.skipped.append(f"{record.endpoint} {record.object_id}: {problem.kind} {problem.code}")
+        return None
+
+    def due(self, what: str, every_seconds: float) -> bool:
+        """Whether a slower-cadence part (`last_<what>_at`) is due in this round."""
+        last = self.state.get(f"last_{what}_at")
+        return last is None or self.clock() - last >= every_seconds
 
     def take_all(self, records: Iterable[RawRecord]) -> list[RawRecord]:
         return [self.take(r) for r in records]

@@ -30,8 +30,9 @@ class CollectionTask:
 
     @property
     def round_id(self) -> str:
-        """Pages listed by one attempt form one round: a retry lists again from the start."""
-        return self.task_id
+        """One round for the whole chain of attempts: a retry resumes the listing where the
+        previous attempt stopped (its checkpoint), so their pages form one listing together."""
+        return f"{self.run_id}:{self.platform}:{self.account_id}"
 
     def next_attempt(self, failed: bool = True) -> CollectionTask:
         """The task that continues this one; `failed` False when it only waited for a limit."""

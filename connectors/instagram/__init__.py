@@ -3,11 +3,12 @@ collection routine, offered to the rest of the project as one `CONNECTOR`."""
 
 from __future__ import annotations
 
+from connectors.instagram import limits
 from connectors.instagram.client import InstagramClient
 from connectors.instagram.collect import collect
 from connectors.instagram.errors import classify
 from connectors.instagram.oauth import InstagramOAuth
-from connectors.platform import PlatformApp, PlatformConnector
+from connectors.platform import PlatformApp, PlatformConnector, RateRules
 
 CONNECTOR = PlatformConnector(
     platform="instagram",
@@ -20,6 +21,7 @@ CONNECTOR = PlatformConnector(
         "instagram_client_id",
         "instagram_client_secret",
     ),
+    rates=RateRules(limits.scopes, limits.blocks_on, limits.usage),
 )
 
 __all__ = ["CONNECTOR", "InstagramClient", "InstagramOAuth", "classify"]

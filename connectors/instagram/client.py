@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -45,8 +45,11 @@ class InstagramClient:
         account_id: str,
         round_id: str,
         task_id: str | None = None,
+        before_call: Callable[[str], None] | None = None,
     ) -> None:
         self.http = http
+        self.before_call = before_call
+        """Called with the endpoint before each request (the shared rate budget)."""
         self.base = f"{graph_url.rstrip('/')}/{version.strip('/')}"
         self.account_id = account_id
         self.round_id = round_id
@@ -64,6 +67,8 @@ class InstagramClient:
         object_id: str | None = None,
         account_id: str | None = None,
     ) -> RawRecord:
+        if self.before_call is not None:
+            self.before_call(endpoint)
         record, response = fetch_record(
             self.http,
             "GET",
@@ -83,13 +88,15 @@ class InstagramClient:
     def profile(self) -> RawRecord:
         return self._get("me", "user", {"fields": PROFILE_FIELDS})
 
-    def media_pages(self, limit: int = 25) -> Iterator[RawRecord]:
+    def media_pages(self, limit: int = 100, after: str | None = None) -> Iterator[RawRecord]:
         """The account's media, one record per page, newest first.
 
         Stops after the last page, or after a page that is an error or unreadable (that page is
         still yielded, so it is kept).
         """
         params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": limit}
+        if after:  # resuming a listing where an earlier attempt of the round stopped
+            params["after"] = after
         seen: set[str] = set()
         while True:
             record = self._get(f"{self.account_id}/media", "media", params)

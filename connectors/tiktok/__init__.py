@@ -3,7 +3,8 @@ collection routine, offered to the rest of the project as one `CONNECTOR`."""
 
 from __future__ import annotations
 
-from connectors.platform import PlatformApp, PlatformConnector
+from connectors.platform import PlatformApp, PlatformConnector, RateRules
+from connectors.tiktok import limits
 from connectors.tiktok.client import TikTokClient
 from connectors.tiktok.collect import collect
 from connectors.tiktok.errors import classify
@@ -17,6 +18,7 @@ CONNECTOR = PlatformConnector(
     app=PlatformApp(
         "TikTok", "Login Kit + Display API", "tiktok_client_key", "tiktok_client_secret"
     ),
+    rates=RateRules(limits.scopes, limits.blocks_on, limits.usage),
 )
 
 __all__ = ["CONNECTOR", "TikTokClient", "TikTokOAuth", "classify"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -35,8 +35,11 @@ class TikTokClient:
         open_id: str,
         round_id: str,
         task_id: str | None = None,
+        before_call: Callable[[str], None] | None = None,
     ) -> None:
         self.http = http
+        self.before_call = before_call
+        """Called with the endpoint before each request (the shared rate budget)."""
         self.base = api_url.rstrip("/")
         self.open_id = open_id
         self.round_id = round_id
@@ -52,6 +55,8 @@ class TikTokClient:
         body: Any = None,
         object_id: str | None = None,
     ) -> RawRecord:
+        if self.before_call is not None:
+            self.before_call(endpoint)
         record, _ = fetch_record(
             self.http,
             method,
@@ -76,13 +81,17 @@ class TikTokClient:
     def user_info(self, fields: str = USER_FIELDS) -> RawRecord:
         return self._call("GET", "/v2/user/info/", "user_info", fields)
 
-    def video_pages(self, max_count: int = MAX_VIDEOS_PER_REQUEST) -> Iterator[RawRecord]:
+    def video_pages(
+        self, max_count: int = MAX_VIDEOS_PER_REQUEST, cursor: int | None = None
+    ) -> Iterator[RawRecord]:
         """The account's videos, newest first, one record per page.
 
         Stops when has_more is false, or after a page that is an error or unreadable (that
         page is still yielded, so it is kept).
         """
         request: dict[str, int] = {"max_count": max_count}
+        if cursor is not None:  # resuming a listing where an earlier attempt stopped
+            request = {"cursor": cursor, "max_count": max_count}
         while True:
             record = self._call("POST", "/v2/video/list/", "video_list", VIDEO_FIELDS, request)
             yield record

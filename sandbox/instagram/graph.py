@@ -16,6 +16,7 @@ from sandbox.instagram.cursors import encode_cursor
 from sandbox.instagram.discovery import business_discovery
 from sandbox.instagram.errors import (
     THROTTLE_CODE_APP,
+    THROTTLE_CODE_BUC,
     graph_error,
     missing_object,
     no_permission,
@@ -35,6 +36,10 @@ from sandbox.replies import Reply, add_query, bearer, json_reply, without_query
 from sandbox.world import Account, InstagramMedia, SandboxWorld
 
 _VERSION = re.compile(r"v\d+\.\d+")
+# Injected faults that replace the answer (truncated_json damages a real one instead).
+_ANSWERING_FAULTS = frozenset(
+    {"throttle", "account_throttle", "token_expired", "server_error", "permission", "missing"}
+)
 INSIGHTS_SCOPE = "instagram_business_manage_insights"
 
 USER_FIELDS = frozenset(
@@ -92,7 +97,7 @@ class InstagramGraph:
             account_id = grant.account_id
             route = self._route(parts, query, grant.account_id, grant.scopes, url)
             fault = w.take_fault("instagram", route.endpoint, account_id)
-            if fault in ("throttle", "token_expired", "server_error"):
+            if fault in _ANSWERING_FAULTS:
                 return self._fault(fault, account_id, now)
             code = self.usage.charge(route.app_level, account_id, now)
             reply = throttled(code) if code is not None else route.handler()
@@ -108,7 +113,16 @@ class InstagramGraph:
             )
             minutes = self.world.config.throttle_fault_minutes
             return self.usage.stamp(reply, account_id, now, forced_pct=100, forced_minutes=minutes)
-        reply = token_expired(now, now) if kind == "token_expired" else server_error()
+        if kind == "account_throttle":
+            reply = throttled(THROTTLE_CODE_BUC)
+            minutes = self.world.config.throttle_fault_minutes
+            return self.usage.stamp(reply, account_id, now, forced_pct=100, forced_minutes=minutes)
+        if kind == "permission":
+            reply = graph_error("(#10) Application does not have permission for this action", 10)
+        elif kind == "missing":
+            reply = missing_object(account_id)
+        else:
+            reply = token_expired(now, now) if kind == "token_expired" else server_error()
         return self.usage.stamp(reply, account_id, now)
 
     def _route(

@@ -98,8 +98,12 @@ class TikTokApi:
             except AuthFailure:
                 return answers.token_invalid()
             fault = w.take_fault("tiktok", endpoint, grant.account_id)
-            if fault == "throttle":
+            if fault in ("throttle", "account_throttle"):
                 return answers.rate_limited()
+            if fault == "permission":
+                return answers.scope_missing("video.list")
+            if fault == "missing":
+                return answers.invalid("The requested object does not exist.")
             if fault == "token_expired":
                 return answers.token_invalid()
             if fault == "server_error":

@@ -11,7 +11,17 @@ from dataclasses import dataclass, replace
 from analisa.core.catalog import PLATFORMS, endpoint_names
 
 FAULT_ENDPOINTS: dict[str, frozenset[str]] = {p: endpoint_names(p) for p in PLATFORMS}
-FAULT_KINDS = frozenset({"truncated_json", "throttle", "token_expired", "server_error"})
+FAULT_KINDS = frozenset(
+    {
+        "truncated_json",
+        "throttle",  # Instagram: code 4, the whole app; TikTok: rate_limit_exceeded
+        "account_throttle",  # Instagram: code 80002, one account (TikTok: as throttle)
+        "token_expired",
+        "server_error",
+        "permission",  # Instagram: code 10; TikTok: scope_not_authorized
+        "missing",  # Instagram: 100/33, the object does not exist
+    }
+)
 
 
 @dataclass

@@ -41,13 +41,13 @@ if window == "before_commit":
         die()
     cm.write_records = crash
 elif window == "commit_ack":
-    def commit(self, task, records, outcome):
-        out = real_commit(self, task, records, outcome)
+    def commit(self, task, records, outcome, *rest):
+        out = real_commit(self, task, records, outcome, *rest)
         die()
     cm.Collector._commit = commit
 elif window == "commit_publish":
-    def commit(self, task, records, outcome):
-        out = real_commit(self, task, records, outcome)
+    def commit(self, task, records, outcome, *rest):
+        out = real_commit(self, task, records, outcome, *rest)
         if out.kind == "retry":
             die()  # the retry is committed in the outbox, never published, never acked
         return out

@@ -60,7 +60,7 @@ def test_waiting_for_a_limit_uses_up_no_attempt():
 def test_task_json_round_trip():
     task = CollectionTask("tiktok", "-000abc", "run1", attempt=2, priority=7, failures=1)
     assert CollectionTask.from_json(task.to_json()) == task
-    assert task.round_id == "run1:tiktok:-000abc:a2"
+    assert task.round_id == "run1:tiktok:-000abc"  # one round for every attempt
 
 
 GOOD = {
