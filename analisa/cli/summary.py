@@ -1,12 +1,30 @@
-"""What the build commands print: the outcome of a Dagster run and the gold tables it left."""
+"""What the build commands print: the outcome of a Dagster run, then gold as a brand manager
+reads it (influencers worth considering, by handle, in plain words) and each brand's best fits."""
 
 from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
 
 import psycopg
 from rich.table import Table
 
 from analisa.cli.runtime import console
 from analisa.core.catalog import PLATFORMS
+
+# What a brand would consider at all: below these, a median engagement rate says little (a
+# 31-follower account with 3 posts tops any ranking by rate).
+MIN_FOLLOWERS = 1_000
+MIN_POSTS = 5
+
+QUALITY_SIGNAL_WORDS = {
+    "follower_spike_flag": "follower spike",
+    "engagement_vs_tier_flag": "engagement far from its size tier",
+    "comment_like_ratio_flag": "odd comments per like",
+    "views_per_follower_flag": "few views for its followers",
+    "viral_share_flag": "many posts far above its usual",
+}
 
 
 def report_outcome(outcome) -> None:
@@ -21,8 +39,151 @@ def report_outcome(outcome) -> None:
         console.print(f"[red]not run[/] (upstream gate failed): {', '.join(outcome.skipped)}")
 
 
+@dataclass(frozen=True)
+class ConsideredInfluencer:
+    """One line of the brand manager's list, every value already in words."""
+
+    handle: str
+    platform: str
+    followers: str
+    engagement: str
+    growth: str
+    top_interest: str
+    quality: str
+    sponsored: str
+
+
+_CONSIDERED_SQL = f"""
+    select d.platform, d.account_id, d.username, d.followers, d.median_engagement_rate,
+           d.posts_in_engagement_window,
+           d.followers_growth_7d_pct, d.followers_growth_30d_pct, d.growth_as_of,
+           i.interest, i.share,
+           q.quality_score, q.insufficient_data, q.insufficient_data_reason,
+           {", ".join(f"q.{flag}" for flag in QUALITY_SIGNAL_WORDS)},
+           d.sponsored_posts, d.posts_collected - d.posts_deleted as live_posts
+    from gold.dim_influencers d
+    left join gold.influencer_interests i
+        on i.platform = d.platform and i.account_id = d.account_id and i.interest_rank = 1
+    left join gold.influencer_quality q
+        on q.platform = d.platform and q.account_id = d.account_id
+    where d.followers >= %(min_followers)s and d.posts_in_engagement_window >= %(min_posts)s
+    order by d.median_engagement_rate desc nulls last, d.followers desc, d.platform, d.account_id
+    limit %(limit)s
+"""
+
+
+def _pct(value: Decimal) -> str:
+    return f"{value:+.1f}%"
+
+
+def _growth(growth_7d: Decimal | None, growth_30d: Decimal | None) -> str:
+    if growth_30d is not None:
+        return f"{_pct(growth_30d)} in 30 days"
+    if growth_7d is not None:
+        return f"{_pct(growth_7d)} in 7 days"
+    return "under 7 days of history"
+
+
+def _quality(score, insufficient, reason, flags: dict[str, bool | None]) -> str:
+    if insufficient:
+        return f"not judged yet ({reason})"
+    raised = [words for flag, words in QUALITY_SIGNAL_WORDS.items() if flags.get(flag)]
+    return f"{score:.0f}/100" + (f", flagged: {', '.join(raised)}" if raised else "")
+
+
+def _sponsored(sponsored: int, live: int) -> str:
+    if not live:
+        return "no live post"
+    if not sponsored:
+        return f"none of {live} posts"
+    return f"{sponsored} of {live} posts ({sponsored / live:.0%})"
+
+
+def considered_influencers(
+    conn: psycopg.Connection,
+    min_followers: int = MIN_FOLLOWERS,
+    min_posts: int = MIN_POSTS,
+    limit: int = 10,
+) -> list[ConsideredInfluencer]:
+    """The influencers a brand would consider, best median engagement first, each by a handle
+    no other line shares (TikTok gives a display name, not a handle: equal ones get their
+    account id's end)."""
+    cur = conn.execute(
+        _CONSIDERED_SQL,
+        {"min_followers": min_followers, "min_posts": min_posts, "limit": limit},
+    )
+    names = [d.name for d in cur.description]
+    rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def label(row) -> str:
+        name = row["username"] or row["account_id"]
+        return f"@{name}" if row["platform"] == "instagram" and row["username"] else name
+
+    seen = Counter((r["platform"], label(r)) for r in rows)
+    result = []
+    for row in rows:
+        handle = label(row)
+        if seen[(row["platform"], handle)] > 1:
+            handle = f"{handle} (id …{row['account_id'][-6:]})"
+        interest = (
+            f"{row['interest']} ({row['share']:.0%} of posts)" if row["interest"] else "none found"
+        )
+        result.append(
+            ConsideredInfluencer(
+                handle=handle,
+                platform=row["platform"],
+                followers=f"{row['followers']:,}",
+                engagement=(
+                    "unknown"
+                    if row["median_engagement_rate"] is None
+                    else f"{row['median_engagement_rate']:.2f}%"
+                ),
+                growth=_growth(row["followers_growth_7d_pct"], row["followers_growth_30d_pct"]),
+                top_interest=interest,
+                quality=_quality(
+                    row["quality_score"],
+                    row["insufficient_data"],
+                    row["insufficient_data_reason"],
+                    {flag: row[flag] for flag in QUALITY_SIGNAL_WORDS},
+                ),
+                sponsored=_sponsored(row["sponsored_posts"], row["live_posts"]),
+            )
+        )
+    return result
+
+
+def best_fits(conn: psycopg.Connection, per_brand: int = 3) -> list[tuple[str, str, str, str]]:
+    """(brand, influencer, score, what stood behind it) for each brand's best-fitting creators."""
+    rows = conn.execute(
+        """
+        select brand_name, platform, username, account_id, fit_score, fit_components_used,
+               fit_components_stated
+        from (
+            select f.*, row_number() over (
+                partition by brand_name
+                order by fit_score desc nulls last, fit_confidence desc nulls last, account_id
+            ) as fit_rank
+            from gold.brand_influencer_fit f
+            where fit_score is not null
+        ) ranked
+        where fit_rank <= %s
+        order by brand_name, fit_rank
+        """,
+        (per_brand,),
+    ).fetchall()
+    return [
+        (
+            brand,
+            f"@{username}" if platform == "instagram" and username else (username or account_id),
+            f"{score:.0f}/100",
+            f"{used} of {stated} parts of the target known",
+        )
+        for brand, platform, username, account_id, score, used, stated in rows
+    ]
+
+
 def print_summary(url: str) -> None:
-    """Counts per platform from bronze to gold, then the top influencers."""
+    """Counts per platform from bronze to gold, the influencers worth considering, best fits."""
     with psycopg.connect(url) as conn:
         counts = conn.execute(
             """
@@ -39,14 +200,13 @@ def print_summary(url: str) -> None:
             """,
             (list(PLATFORMS),),
         ).fetchall()
-        top = conn.execute(
-            """
-            select platform, coalesce(username, account_id), followers, median_engagement_rate,
-                   mean_engagement_rate, posts_collected
-            from gold.dim_influencers
-            order by median_engagement_rate desc nulls last, platform, account_id limit 10
-            """
-        ).fetchall()
+        considered = considered_influencers(conn)
+        left_out = conn.execute(
+            "select count(*) from gold.dim_influencers where not (coalesce(followers, 0) >= %s "
+            "and posts_in_engagement_window >= %s)",
+            (MIN_FOLLOWERS, MIN_POSTS),
+        ).fetchone()[0]
+        fits = best_fits(conn)
     table = Table(title="Gold, per platform")
     for col in (
         "platform",
@@ -61,18 +221,43 @@ def print_summary(url: str) -> None:
     for row in counts:
         table.add_row(*(str(v) for v in row))
     console.print(table)
-    top_table = Table(
-        title="Top influencers by median engagement rate (last 30 posts, % of followers)"
+
+    top = Table(
+        title=f"Influencers a brand would consider (at least {MIN_FOLLOWERS:,} followers and "
+        f"{MIN_POSTS} recent posts), best median engagement first"
     )
-    for col in ("platform", "influencer", "followers", "median %", "mean %", "posts"):
-        top_table.add_column(col, justify="left" if col in ("platform", "influencer") else "right")
-    for platform, name, followers, median, mean, posts in top:
-        top_table.add_row(
-            platform,
-            name,
-            "unknown" if followers is None else f"{followers:,}",
-            "—" if median is None else f"{median:.2f}",
-            "—" if mean is None else f"{mean:.2f}",
-            str(posts),
+    for col in (
+        "influencer",
+        "platform",
+        "followers",
+        "engagement",
+        "growth",
+        "top interest",
+        "quality",
+        "sponsored",
+    ):
+        top.add_column(col, justify="right" if col in ("followers", "engagement") else "left")
+    for c in considered:
+        top.add_row(
+            c.handle,
+            c.platform,
+            c.followers,
+            c.engagement,
+            c.growth,
+            c.top_interest,
+            c.quality,
+            c.sponsored,
         )
-    console.print(top_table)
+    console.print(top)
+    if left_out:
+        console.print(
+            f"{left_out} smaller or newer accounts left out (fewer than {MIN_FOLLOWERS:,} "
+            f"followers or {MIN_POSTS} posts); all are in gold.dim_influencers."
+        )
+    if fits:
+        fit_table = Table(title="Best fits per brand (gold.brand_influencer_fit)")
+        for col in ("brand", "influencer", "fit", "based on"):
+            fit_table.add_column(col)
+        for row in fits:
+            fit_table.add_row(*row)
+        console.print(fit_table)
