@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from fastapi_offline import FastAPIOffline
@@ -108,6 +108,7 @@ def create_app(
         description=DESCRIPTION,
         openapi_url="/openapi.json",
         lifespan=lifespan,
+        dependencies=[Depends(problems.reject_unknown_query)],
     )
     app.state.settings = settings
     app.state.tokens = TokenService(settings)

@@ -308,7 +308,7 @@ class GoldReader:
             descending = not sort.startswith("-")
             column = SORT_COLUMNS[sort.lstrip("-")]
             if column.startswith("f.") and filters.brand is None:
-                raise ValueError("sort by fit needs a brand")
+                column = "null::numeric"  # no brand, no fit: the tiebreak orders
             if column.startswith("q.") and not has_quality:
                 column = "null::numeric"
             if column.startswith("d.") and column[2:] not in dim:

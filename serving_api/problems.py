@@ -44,9 +44,16 @@ class ApiProblem(Exception):
     """Raised anywhere in a request to answer with a problem."""
 
     def __init__(
-        self, status: int, title: str, detail: str, *, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        invalid_params: list[dict[str, str]] | None = None,
     ) -> None:
         super().__init__(detail)
+        self.invalid_params = invalid_params
         self.status = status
         self.title = title
         self.detail = detail
@@ -101,7 +108,14 @@ def _param_name(loc: tuple[Any, ...]) -> str:
 
 async def _api_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiProblem)
-    return problem_response(request, exc.status, exc.detail, title=exc.title, headers=exc.headers)
+    return problem_response(
+        request,
+        exc.status,
+        exc.detail,
+        title=exc.title,
+        headers=exc.headers,
+        invalid_params=exc.invalid_params,
+    )
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
@@ -109,7 +123,24 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no such path: {request.url.path}"
-    return problem_response(request, exc.status_code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route matching the path only.
+        headers["Allow"] = ", ".join(sorted(_allowed(request)))
+        detail = f"{request.method} not allowed here; allowed: {headers['Allow']}"
+    return problem_response(request, exc.status_code, detail, headers=headers)
+
+
+def _allowed(request: Request) -> set[str]:
+    """The methods the OpenAPI document lists for this path."""
+    import re
+
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    return methods
 
 
 async def _validation(request: Request, exc: Exception) -> Response:
@@ -125,6 +156,40 @@ async def _validation(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error serving %s", request.url.path)
     return problem_response(request, 500, "unexpected error; quote the request id")
+
+
+_ALLOWED_QUERY: dict[int, frozenset[str]] = {}
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """An unknown query parameter is a 422, not silently ignored: a misspelt filter
+    (`folowers_min`) would otherwise return everything."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    allowed = _ALLOWED_QUERY.get(id(route))
+    if allowed is None:
+        allowed = _ALLOWED_QUERY[id(route)] = frozenset(
+            _query_names(getattr(route, "dependant", None))
+        )
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        params = [{"name": f"query.{name}", "reason": "unknown parameter"} for name in unknown]
+        raise ApiProblem(
+            422,
+            "Unprocessable Content",
+            "unknown query parameter: " + ", ".join(unknown),
+            invalid_params=params,
+        )
+
+
+def _query_names(dependant) -> set[str]:
+    if dependant is None:
+        return set()
+    names = {param.alias for param in getattr(dependant, "query_params", ())}
+    for sub in getattr(dependant, "dependencies", ()):
+        names |= _query_names(sub)
+    return names
 
 
 def install(app: FastAPI) -> None:

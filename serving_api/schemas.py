@@ -140,7 +140,7 @@ class Scorecard(Example):
     )
     audience_coverage: float | None = None
     quality_score: float | None = None
-    quality_insufficient_data: bool | None = None
+    quality_insufficient_data: bool | str | None = None
     top_interests: list[Interest] = Field(description="Up to 3 interests, largest share first.")
     top_audience: dict[str, TopSegment] = Field(
         description="The largest segment of each audience dimension (latest capture)."
@@ -227,13 +227,15 @@ class QualitySignal(BaseModel):
     value: float | None = None
     threshold: float | None = None
     flagged: bool | None = Field(None, description="True when the value crosses the threshold.")
+    null_reason: str | None = Field(None, description="Why the signal is unavailable, if it is.")
 
 
 class Quality(BaseModel):
     platform: str
     account_id: str
     quality_score: float | None = Field(None, description="0-100; null with insufficient data.")
-    insufficient_data: bool | None = None
+    tier: str | None = Field(None, description="Size tier: nano, micro, mid, macro or mega.")
+    insufficient_data: bool | str | None = None
     insufficient_reason: str | None = None
     signals: list[QualitySignal]
     note: str = Field(

@@ -38,8 +38,8 @@ from serving_api.workspaces import add_influencer, create_client, remove_influen
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
-ERRORS = documented(401, 403, 422, 429, 503)
-ERRORS_404 = documented(401, 403, 404, 422, 429, 503)
+ERRORS = documented(400, 401, 403, 404, 422, 429, 503)
+ERRORS_404 = ERRORS
 ClientPath = Annotated[str, Path(pattern=r"^cl_[a-f0-9]{16}$", description="The client id.")]
 
 

@@ -38,7 +38,7 @@ Cursor = Annotated[
 ]
 
 READ_ERRORS = documented(401, 403, 404, 422, 429, 503)
-LIST_ERRORS = documented(401, 403, 422, 429, 503)
+LIST_ERRORS = documented(401, 403, 404, 422, 429, 503)  # 404: a cursor of no page
 
 
 def fingerprint(params: Mapping[str, object]) -> str:
@@ -52,7 +52,8 @@ def encode_cursor(offset: int, params: Mapping[str, object]) -> str:
 
 
 def decode_cursor(cursor: str | None, params: Mapping[str, object]) -> int:
-    """The offset a cursor stands for; 422 for a cursor of other filters or a forged one."""
+    """The offset a cursor stands for; 404 (no such page) for a cursor of other filters or a
+    forged one: it is well-formed input naming a page that does not exist."""
     if cursor is None:
         return 0
     try:
@@ -68,8 +69,8 @@ def decode_cursor(cursor: str | None, params: Mapping[str, object]) -> int:
         valid = False
     if not valid:
         raise ApiProblem(
-            422,
-            "Unprocessable Content",
+            404,
+            "Not Found",
             "cursor: not a cursor of this query (use next_cursor with the same filters)",
         )
     return offset

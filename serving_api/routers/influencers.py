@@ -12,7 +12,6 @@ from analisa.core import catalog
 from serving_api.auth import Analyst, Viewer
 from serving_api.deps import CacheDep, GoldDep
 from serving_api.gold import QUALITY_SIGNALS, SearchFilters
-from serving_api.problems import ApiProblem
 from serving_api.routers.common import (
     READ_ERRORS,
     AccountPath,
@@ -104,7 +103,8 @@ async def search_influencers(
         InfluencerSort,
         Query(
             description="engagement (median rate), growth (30-day %), followers, quality or fit "
-            "(needs brand), highest first; a leading `-` reverses. Unknown values come last; "
+            "(with a brand; without one every fit is null), highest first; a leading `-` "
+            "reverses. Unknown values come last; "
             "ties go by platform, then account id."
         ),
     ] = "engagement",
@@ -112,8 +112,6 @@ async def search_influencers(
     cursor: Cursor = None,
 ) -> Response:
     """Influencers on the workspace's lists matching every filter given."""
-    if sort.lstrip("-") == "fit" and brand is None:
-        raise ApiProblem(422, "Unprocessable Content", "query.sort: sort by fit needs a brand")
     audience = [
         (dimension, segment, share)
         for dimension, segment, share in (
@@ -206,15 +204,13 @@ async def get_daily_series(
     end: Annotated[date | None, Query(description="Last day (default: today, UTC).")] = None,
 ) -> Response:
     """Followers, posts published, growth over 7/30/90 days and the 30-day median rate for
-    each day with a capture (gold.fct_influencer_daily), at most 366 days per request."""
+    each day with a capture (gold.fct_influencer_daily), at most 366 days per answer: a
+    longer range is cut to its last 366 days (`start` in the answer says so)."""
     end = end or date.today()
     start = start or end - timedelta(days=90)
-    if start > end or (end - start).days >= MAX_DAYS:
-        raise ApiProblem(
-            422,
-            "Unprocessable Content",
-            f"query.start: must be on or before end, at most {MAX_DAYS} days before it",
-        )
+    # At most MAX_DAYS per answer: a longer range is cut to its last MAX_DAYS days (the answer
+    # says which start it used); start after end is an empty range.
+    start = max(start, end - timedelta(days=MAX_DAYS - 1))
 
     def load() -> DailySeries:
         days = gold.daily(principal.workspace_id, platform, account_id, start, end)
@@ -338,6 +334,7 @@ async def get_quality(
             platform=platform,
             account_id=account_id,
             quality_score=row.get("quality_score"),
+            tier=row.get("tier") if isinstance(row.get("tier"), str) else None,
             insufficient_data=row.get("insufficient_data"),
             insufficient_reason=row.get("insufficient_reason")
             or row.get("insufficient_data_reason"),
@@ -355,12 +352,19 @@ def _pick(row: dict, *keys: str):
     return next((row[k] for k in keys if k in row), None)
 
 
+def _number(value):
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _signal(name: str, row: dict) -> QualitySignal:
     value = _pick(row, f"{name}_value", name)
     flagged = _pick(row, f"{name}_flag", f"{name}_flagged", f"is_{name}")
     return QualitySignal(
         name=name,
-        value=value if isinstance(value, int | float) and not isinstance(value, bool) else None,
-        threshold=_pick(row, f"{name}_threshold"),
+        value=_number(value),
+        threshold=_number(_pick(row, f"{name}_threshold")),
         flagged=flagged if isinstance(flagged, bool) else None,
+        null_reason=reason
+        if isinstance(reason := _pick(row, f"{name}_null_reason"), str)
+        else None,
     )
