@@ -161,7 +161,8 @@ def best_fits(conn: psycopg.Connection, per_brand: int = 3) -> list[tuple[str, s
         from (
             select f.*, row_number() over (
                 partition by brand_name
-                order by fit_score desc nulls last, fit_confidence desc nulls last, account_id
+                -- a score on the whole target before one on a part of it
+                order by fit_confidence desc nulls last, fit_score desc nulls last, account_id
             ) as fit_rank
             from gold.brand_influencer_fit f
             where fit_score is not null
