@@ -26,6 +26,9 @@ COMMANDS = {
     "serve",
     "sandbox",
     "worker",
+    "token",
+    "workspace",
+    "clients",
 }
 APP_VARIABLES = (
     "INSTAGRAM_CLIENT_ID",
