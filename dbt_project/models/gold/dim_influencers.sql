@@ -139,6 +139,16 @@ sponsorship as (
 
 ),
 
+-- the smallest share of followers any of the account's latest breakdowns describes (Instagram
+-- returns the top 45 cities or countries only): what every audience share stands on
+coverage as (
+
+    select platform, account_id, min(coverage) as audience_coverage
+    from {{ ref('audience_segments') }}
+    group by platform, account_id
+
+),
+
 latest_day as (
 
     select
@@ -199,6 +209,15 @@ select
     latest_day.followers_growth_{{ n }}d_null_reason,
     {% endfor %}
     latest_day.day as growth_as_of,
+    coverage.audience_coverage,
+    case
+        when coverage.audience_coverage is not null then null
+        when latest_snapshot.platform = 'tiktok' then 'TikTok gives no audience demographics'
+        when coverage.account_id is not null then 'followers unknown at the demographics capture'
+        when known_followers.followers < 100
+            then 'Instagram gives no demographics below 100 followers'
+        else 'no demographics captured (a public creator shows none)'
+    end as audience_coverage_null_reason,
     latest_snapshot.captured_at
 from latest_snapshot
 {% for column in ['username', 'followers', 'following', 'posts_count'] %}
@@ -213,7 +232,7 @@ left join engagement
 left join collected
     on collected.platform = latest_snapshot.platform
     and collected.account_id = latest_snapshot.account_id
-{% for cte in ['engagement_by_reach', 'engagement_by_views', 'sponsorship'] %}
+{% for cte in ['engagement_by_reach', 'engagement_by_views', 'sponsorship', 'coverage'] %}
 left join {{ cte }}
     on {{ cte }}.platform = latest_snapshot.platform
     and {{ cte }}.account_id = latest_snapshot.account_id
