@@ -10,7 +10,16 @@ import psycopg
 from orchestration.defs.quality.checks import GOLD_GATED
 from orchestration.lib.resources import AnalisaResource
 
-EXPORT_TABLES = ("gold.dim_influencers", "gold.fct_post_engagement", "gold.audience_segments")
+EXPORT_TABLES = (
+    "gold.dim_influencers",
+    "gold.fct_post_engagement",
+    "gold.audience_segments",
+    "gold.fct_influencer_daily",
+    "gold.post_interests",
+    "gold.influencer_interests",
+    "gold.brand_influencer_fit",
+    "gold.influencer_quality",
+)
 
 
 def export_table(conn: psycopg.Connection, table: str, target: Path) -> int:
