@@ -105,9 +105,9 @@ def considered_influencers(
     min_posts: int = MIN_POSTS,
     limit: int = 10,
 ) -> list[ConsideredInfluencer]:
-    """The influencers a brand would consider, best median engagement first, each by a handle
-    no other line shares (TikTok gives a display name, not a handle: equal ones get their
-    account id's end)."""
+    """The influencers a brand would consider, best median engagement first, each by a name no
+    other line shares (TikTok gives a display name, not a handle: equal ones on a platform get
+    their account id's end)."""
     cur = conn.execute(
         _CONSIDERED_SQL,
         {"min_followers": min_followers, "min_posts": min_posts, "limit": limit},
@@ -116,8 +116,9 @@ def considered_influencers(
     rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def label(row) -> str:
-        name = row["username"] or row["account_id"]
-        return f"@{name}" if row["platform"] == "instagram" and row["username"] else name
+        # the platform's own name for the account: Instagram's username, TikTok's display name
+        # (its Display API gives no handle); the account id when none was ever captured
+        return row["username"] or row["account_id"]
 
     seen = Counter((r["platform"], label(r)) for r in rows)
     result = []
@@ -156,7 +157,7 @@ def best_fits(conn: psycopg.Connection, per_brand: int = 3) -> list[tuple[str, s
     """(brand, influencer, score, what stood behind it) for each brand's best-fitting creators."""
     rows = conn.execute(
         """
-        select brand_name, platform, username, account_id, fit_score, fit_components_used,
+        select brand_name, username, account_id, fit_score, fit_components_used,
                fit_components_stated
         from (
             select f.*, row_number() over (
@@ -175,11 +176,11 @@ def best_fits(conn: psycopg.Connection, per_brand: int = 3) -> list[tuple[str, s
     return [
         (
             brand,
-            f"@{username}" if platform == "instagram" and username else (username or account_id),
+            username or account_id,
             f"{score:.0f}/100",
             f"{used} of {stated} parts of the target known",
         )
-        for brand, platform, username, account_id, score, used, stated in rows
+        for brand, username, account_id, score, used, stated in rows
     ]
 
 
