@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
 from psycopg.types.json import Jsonb
 
-from analisa.core.crypto import TokenVault, VaultError
+from analisa.core.crypto import VaultError
 from analisa.core.logging import log_context
 from analisa.core.settings import Settings
 from connectors.bronze_writer import write_records
@@ -30,7 +31,8 @@ from connectors.records import RawRecord
 from connectors.registry import UnknownPlatformError, connector
 from connectors.rounds import RoundSession, RoundStopped
 from connectors.tasks import CollectionTask, Outcome
-from connectors.token_store import load_token, save_token
+from connectors.token_refresh import NeedsReauth, mark_needs_reauth, refresh_if_due
+from connectors.token_store import load_token, vault_for
 from connectors.tokens import TokenSet
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class Collector:
         self.db_url = db_url
         self.http = http or httpx.Client(timeout=httpx.Timeout(30.0), follow_redirects=False)
         self.budget = budget or RateBudget()
-        self.vault = TokenVault(settings.vault_key.get_secret_value())
+        self.vault = vault_for(settings)
         self.clock = clock
         self.interval_seconds = float(
             getattr(settings, "collection_interval_seconds", DEFAULT_INTERVAL_SECONDS)
@@ -89,7 +91,14 @@ class Collector:
             try:
                 token = load_token(conn, self.vault, task.platform, task.account_id)
             except VaultError as exc:
-                return self._commit(task, [], Outcome.park(f"token does not decrypt: {exc}"))
+                unreadable = f"token does not decrypt: {exc}"
+            else:
+                unreadable = None
+        if unreadable is not None:
+            # this account's token is unreadable (a changed key): mark it, not the run
+            with psycopg.connect(self.db_url) as conn, conn.transaction():
+                mark_needs_reauth(conn, task.platform, task.account_id, unreadable)
+            return self._commit(task, [], Outcome.park(f"needs_reauth: {unreadable}"))
         if token is None:
             return self._commit(
                 task, [], Outcome.park("no OAuth token: the account must connect first")
@@ -98,6 +107,10 @@ class Collector:
             platform = connector(task.platform)
         except UnknownPlatformError as exc:
             return self._commit(task, [], Outcome.park(str(exc)))
+        try:
+            token = self._fresh_token(platform, token)
+        except NeedsReauth as exc:
+            return self._commit(task, [], Outcome.park(f"needs_reauth: {exc}"))
         session = self._collect(platform, task, token, state)
         outcome = self._decide(task, token, session.problem)
         if outcome.kind == "done" and session.skipped:
@@ -151,20 +164,35 @@ class Collector:
         if problem.kind == "token_invalid":
             if self._refresh(token):
                 return Outcome.retry(0, "token refreshed")
-            return Outcome.park(f"token invalid and not refreshable: {problem.message}")
+            return Outcome.park(f"needs_reauth: token invalid, not refreshable: {problem.message}")
         if problem.kind == "permission":
             return Outcome.park(f"permission refused: {problem.message}")
         delay = FAILURE_DELAYS_SECONDS[min(task.failures, len(FAILURE_DELAYS_SECONDS) - 1)]
         return Outcome.retry(delay, f"{problem.kind}: {problem.message}")
 
+    def _fresh_token(self, platform, token: TokenSet, force: bool = False) -> TokenSet:
+        """The token refreshed before it expires (or after a 401 with `force`)."""
+
+        def now() -> datetime:
+            return datetime.fromtimestamp(self.clock(), tz=UTC)
+
+        return refresh_if_due(
+            self.db_url,
+            self.vault,
+            platform.oauth(self.settings, self.http, clock=now),
+            token,
+            now(),
+            timedelta(seconds=float(getattr(self.settings, "token_refresh_window_seconds", 0))),
+            force=force,
+        )
+
     def _refresh(self, token: TokenSet) -> bool:
+        """After a 401: refresh now; False when the account needs a human to reconnect."""
         try:
-            fresh = connector(token.platform).oauth(self.settings, self.http).refresh(token)
-        except Exception as exc:  # any refusal means a human must reconnect the account
-            log.warning("token refresh failed for %s/%s: %s", token.platform, token.account_id, exc)
+            self._fresh_token(connector(token.platform), token, force=True)
+        except NeedsReauth as exc:
+            log.warning("%s/%s needs reauth: %s", token.platform, token.account_id, exc)
             return False
-        with psycopg.connect(self.db_url) as conn, conn.transaction():
-            save_token(conn, self.vault, fresh)
         return True
 
     def _commit(

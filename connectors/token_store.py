@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import psycopg
 
-from analisa.core.crypto import TokenVault
+from analisa.core.crypto import TokenVault, VaultError
 from connectors.tokens import TokenSet
+
+
+def vault_for(settings) -> TokenVault:
+    """The vault of these settings: the current key, and earlier ones for reading."""
+    previous = settings.vault_previous_keys.get_secret_value().split(",")
+    return TokenVault(settings.vault_key.get_secret_value(), [p for p in previous if p.strip()])
 
 
 def _context(platform: str, account_id: str, which: str) -> str:
@@ -27,8 +33,8 @@ def save_token(
     conn.execute(
         """
         insert into ops.oauth_tokens (platform, account_id, access_token_enc, refresh_token_enc,
-            access_expires_at, refresh_expires_at, scopes, updated_at)
-        values (%s, %s, %s, %s, %s, %s, %s, now())
+            access_expires_at, refresh_expires_at, scopes, key_id, updated_at)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, now())
         on conflict (platform, account_id) do update set
             access_token_enc = excluded.access_token_enc,
             refresh_token_enc =
@@ -37,6 +43,7 @@ def save_token(
             refresh_expires_at =
                 coalesce(excluded.refresh_expires_at, ops.oauth_tokens.refresh_expires_at),
             scopes = excluded.scopes,
+            key_id = excluded.key_id,
             updated_at = now()
         """,
         (
@@ -47,6 +54,7 @@ def save_token(
             token.access_expires_at,
             token.refresh_expires_at,
             ",".join(token.scopes),
+            vault.key_id,
         ),
     )
     conn.execute(
@@ -56,6 +64,12 @@ def save_token(
             set username = coalesce(excluded.username, ops.accounts.username), active = true
         """,
         (token.platform, token.account_id, username),
+    )
+    # a stored token is a usable one: the account no longer waits to reconnect
+    conn.execute(
+        "update ops.account_state set needs_reauth = false, reauth_reason = null "
+        "where platform = %s and account_id = %s and needs_reauth",
+        (token.platform, token.account_id),
     )
 
 
@@ -93,3 +107,48 @@ def active_accounts(conn: psycopg.Connection, platform: str | None = None) -> li
         (platform,) if platform else (),
     ).fetchall()
     return [(r[0], r[1]) for r in rows]
+
+
+def rotate_keys(conn: psycopg.Connection, vault: TokenVault) -> tuple[int, list[str]]:
+    """Re-encrypt every token under the vault's current key, keeping its issue time.
+
+    Returns (tokens re-encrypted, "platform/account: reason" of those that did not decrypt:
+    their accounts are marked needs_reauth, the others are rotated regardless).
+    """
+    rows = conn.execute(
+        "select platform, account_id, access_token_enc, refresh_token_enc from ops.oauth_tokens "
+        "order by platform, account_id for update"
+    ).fetchall()
+    rotated, failed = 0, []
+    for platform, account_id, access_enc, refresh_enc in rows:
+        try:
+            access = vault.decrypt(bytes(access_enc), context=_context(platform, account_id, "a"))
+            refresh = (
+                vault.decrypt(bytes(refresh_enc), context=_context(platform, account_id, "r"))
+                if refresh_enc
+                else None
+            )
+        except VaultError as exc:
+            failed.append(f"{platform}/{account_id}: {exc}")
+            conn.execute(
+                "insert into ops.account_state (platform, account_id, needs_reauth, "
+                "reauth_reason) values (%s, %s, true, %s) on conflict (platform, account_id) "
+                "do update set needs_reauth = true, reauth_reason = excluded.reauth_reason",
+                (platform, account_id, f"token does not decrypt: {exc}"),
+            )
+            continue
+        conn.execute(
+            "update ops.oauth_tokens set access_token_enc = %s, refresh_token_enc = %s, "
+            "key_id = %s where platform = %s and account_id = %s",
+            (
+                vault.encrypt(access, context=_context(platform, account_id, "a")),
+                vault.encrypt(refresh, context=_context(platform, account_id, "r"))
+                if refresh is not None
+                else None,
+                vault.key_id,
+                platform,
+                account_id,
+            ),
+        )
+        rotated += 1
+    return rotated, failed

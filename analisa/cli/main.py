@@ -10,12 +10,15 @@ import typer
 
 from analisa.cli import (
     accounts,
+    accounts_list,
     brands,
     build,
     clients,
     data,
     database,
+    keys,
     serve,
+    tasks,
     tokens,
     worker,
     workspaces,
@@ -87,6 +90,9 @@ app.command(rich_help_panel=BUILD)(build.pipeline)
 app.command(rich_help_panel=BUILD)(build.collect)
 app.command(rich_help_panel=ACCOUNTS)(accounts.connect)
 app.command(rich_help_panel=BUILD)(worker.worker)
+app.add_typer(accounts_list.app, name="accounts", rich_help_panel=ACCOUNTS)
+app.add_typer(tasks.app, name="tasks", rich_help_panel=ACCOUNTS)
+app.add_typer(keys.app, name="keys", rich_help_panel=ADMIN)
 app.command(rich_help_panel=SERVE)(serve.serve)
 app.command(rich_help_panel=SERVE)(serve.sandbox)
 app.command(rich_help_panel=ADMIN)(database.migrate)

@@ -14,7 +14,9 @@ import os
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _NONCE_BYTES = 12
-_VERSION = b"\x01"
+_VERSION = b"\x01"  # nonce + sealed, no key id: opened with the current key, then previous ones
+_VERSION_KEYED = b"\x02"  # key id (4 bytes) + nonce + sealed
+_KID_BYTES = 4
 
 
 class VaultError(ValueError):
@@ -31,24 +33,58 @@ def _key_bytes(key_b64: str) -> bytes:
     return key
 
 
+def key_id(key_b64: str) -> str:
+    """A key's public name: the first bytes of its SHA-256, in hex (never the key itself)."""
+    return hashlib.sha256(_key_bytes(key_b64)).digest()[:_KID_BYTES].hex()
+
+
 class TokenVault:
-    def __init__(self, key_b64: str):
+    """Seals with the current key; opens with whichever configured key a ciphertext names.
+
+    Rotation: set the new key as current and the old one in `previous`, then re-encrypt every
+    token (`analisa keys rotate`); afterwards the old key can be dropped.
+    """
+
+    def __init__(self, key_b64: str, previous: tuple[str, ...] | list[str] = ()):
         self._aead = AESGCM(_key_bytes(key_b64))
+        self.key_id = key_id(key_b64)
+        self._by_id = {self.key_id: self._aead}
+        for old in previous:
+            if old.strip():
+                self._by_id.setdefault(key_id(old.strip()), AESGCM(_key_bytes(old.strip())))
 
     def encrypt(self, plaintext: str, *, context: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
-        return _VERSION + nonce + sealed
+        return _VERSION_KEYED + bytes.fromhex(self.key_id) + nonce + sealed
+
+    def sealed_with(self, blob: bytes) -> str | None:
+        """The key id a ciphertext names (None for the older format without one)."""
+        if blob[:1] == _VERSION_KEYED:
+            return bytes(blob[1 : 1 + _KID_BYTES]).hex()
+        return None
 
     def decrypt(self, blob: bytes, *, context: str) -> str:
-        if not blob or blob[:1] != _VERSION:
+        if not blob or blob[:1] not in (_VERSION, _VERSION_KEYED):
             raise VaultError("unknown ciphertext version")
-        nonce, sealed = blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
-        try:
-            plain = self._aead.decrypt(nonce, bytes(sealed), context.encode("utf-8"))
-        except Exception as exc:  # InvalidTag: wrong key, tampered data or wrong context
-            raise VaultError("token ciphertext does not decrypt with this key and context") from exc
-        return plain.decode("utf-8")
+        if blob[:1] == _VERSION_KEYED:
+            kid = bytes(blob[1 : 1 + _KID_BYTES]).hex()
+            body = blob[1 + _KID_BYTES :]
+            aead = self._by_id.get(kid)
+            if aead is None:
+                raise VaultError(f"sealed with key id {kid}, which is not configured")
+            candidates = [aead]
+        else:
+            body = blob[1:]
+            candidates = list(self._by_id.values())
+        nonce, sealed = body[:_NONCE_BYTES], body[_NONCE_BYTES:]
+        for aead in candidates:
+            try:
+                plain = aead.decrypt(bytes(nonce), bytes(sealed), context.encode("utf-8"))
+            except Exception:  # InvalidTag: wrong key, tampered data or wrong context
+                continue
+            return plain.decode("utf-8")
+        raise VaultError("token ciphertext does not decrypt with this key and context")
 
 
 def pseudonymise(value: str, key: str) -> str:

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
 
     # Secrets.
     vault_key: SecretStr = Field(SecretStr(DEV_VAULT_KEY), alias="ANALISA_VAULT_KEY")
+    # Earlier vault keys, comma-separated, still accepted for reading while `analisa keys
+    # rotate` re-encrypts every token under ANALISA_VAULT_KEY.
+    vault_previous_keys: SecretStr = Field(SecretStr(""), alias="ANALISA_VAULT_PREVIOUS_KEYS")
     pseudonym_key: SecretStr = Field(SecretStr(DEV_PSEUDONYM_KEY), alias="ANALISA_PSEUDONYM_KEY")
     jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), alias="ANALISA_JWT_SECRET")
 

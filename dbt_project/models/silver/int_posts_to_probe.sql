@@ -3,6 +3,8 @@
 -- account started after the post was last seen — and no existence answer has been fetched since
 -- the latest such round ended. The collector reads this table; it never restates the rule.
 -- A probe answering "not found" then completes the rule in int_posts on the next build.
+-- Indexed on the account: the collector asks for one account's candidates at every round.
+{{ config(indexes=[{'columns': ['platform', 'account_id']}]) }}
 
 with
 

@@ -31,9 +31,18 @@ def rabbit_prefix(amqp_url):
         conn.close()
 
 
-def connect_world(config: SandboxConfig, db_url: str, monkeypatch):
-    """Start a sandbox, point the settings at it and store a token per sandbox account."""
+def connect_world(config: SandboxConfig, db_url: str, monkeypatch, align_clock: bool = False):
+    """Start a sandbox, point the settings at it and store a token per sandbox account.
+
+    `align_clock` moves the sandbox's clock to the real time first, so token lifetimes the
+    connectors compute and those the sandbox enforces agree.
+    """
     sandbox = SandboxServer(config).start()
+    if align_clock:
+        import time
+        from datetime import timedelta
+
+        sandbox.world.move_clock(timedelta(seconds=time.time() - sandbox.world.now().timestamp()))
     for key, value in sandbox.settings_overrides().items():
         monkeypatch.setenv(key, value)
     settings = Settings()
