@@ -47,23 +47,43 @@ def connected_accounts(url: str) -> int:
         ).fetchone()[0]
 
 
-def _run(url: str, job: str, collect: bool, title: str) -> None:
+def _run(url: str, job: str, collect: bool, title: str, full_refresh: bool = False) -> None:
     from orchestration.run import run_job
 
     with step(title):
-        outcome = run_job(job, instance=dagster_instance(), collect=collect, log_path=log_path())
+        outcome = run_job(
+            job,
+            instance=dagster_instance(),
+            collect=collect,
+            full_refresh=full_refresh,
+            log_path=log_path(),
+        )
     report_outcome(outcome)
     if not outcome.success:
         raise fail(f"The pipeline did not finish: see above and {log_path()}", style="red")
     print_summary(url)
 
 
-def pipeline() -> None:
+def pipeline(
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Rebuild the incremental models from all of bronze, not only what is new.",
+        ),
+    ] = False,
+) -> None:
     """Build silver, gold and the Parquet exports from what bronze holds (no API calls)."""
     _, url = setup()
     if bronze_is_empty(url):
         raise fail(NOTHING_IN_BRONZE)
-    _run(url, "build_from_bronze", False, "Gates, silver, gold and exports from bronze ...")
+    _run(
+        url,
+        "build_from_bronze",
+        False,
+        "Gates, silver, gold and exports from bronze ...",
+        full_refresh=full_refresh,
+    )
 
 
 def collect() -> None:

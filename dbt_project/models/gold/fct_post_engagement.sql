@@ -73,6 +73,7 @@ select
     views,
     reach,
     saved,
+    total_interactions,
     interactions,
     followers_at_capture,
     account_captured_at,

@@ -1,5 +1,15 @@
 -- One row per (media id, capture): the posts of Instagram media list pages, plus the media that
 -- Business Discovery answers carry for creators who have not connected.
+-- Incremental on bronze's ingested_at (macros/incremental.sql).
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['post_id', 'captured_at'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 with
 
@@ -8,6 +18,7 @@ pages as (
     select * from {{ source('bronze', 'instagram_media') }}
     where http_status = 200
         and body is not null
+        {{ bronze_increment() }}
 
 ),
 
@@ -17,6 +28,7 @@ discoveries as (
     where http_status = 200
         and body is not null
         and {{ json_type('body', 'business_discovery') }} = 'object'
+        {{ bronze_increment() }}
 
 ),
 
@@ -27,6 +39,7 @@ listed as (
         pages.account_id,
         pages.round_id,
         pages.fetched_at,
+        pages.ingested_at,
         'media' as listing_source,
         item.position as page_position,
         item.value as item
@@ -40,6 +53,7 @@ listed as (
         discoveries.account_id,
         discoveries.round_id,
         discoveries.fetched_at,
+        discoveries.ingested_at,
         'business_discovery' as listing_source,
         item.position as page_position,
         item.value as item
@@ -66,7 +80,8 @@ renamed as (
         {{ json_bigint('item', 'like_count') }} as like_count,
         {{ json_bigint('item', 'comments_count') }} as comments_count,
         {{ json_text('item', 'permalink') }} as permalink,
-        fetched_at as captured_at
+        fetched_at as captured_at,
+        ingested_at
     from listed
 
 ),
@@ -99,6 +114,7 @@ select
     like_count,
     comments_count,
     permalink,
-    captured_at
+    captured_at,
+    ingested_at
 from deduplicated
 where duplicate_rank = 1

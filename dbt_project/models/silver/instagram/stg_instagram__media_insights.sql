@@ -1,5 +1,15 @@
 -- One row per (media id, capture) of Instagram media insights. A metric missing from `data` is
 -- null, not 0: Instagram answers "no data" with an empty set, and some metrics are refused per type.
+-- Incremental on bronze's ingested_at (macros/incremental.sql).
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['post_id', 'captured_at'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 with
 
@@ -10,6 +20,7 @@ source as (
         and body is not null
         and object_id is not null
         and {{ json_type('body', 'data') }} = 'array'
+        {{ bronze_increment() }}
 
 ),
 
@@ -41,7 +52,8 @@ pivoted as (
         max(case when metrics.metric_name = 'views' then metrics.metric_value end) as views,
         max(case when metrics.metric_name = 'total_interactions' then metrics.metric_value end)
             as total_interactions,
-        source.fetched_at as captured_at
+        source.fetched_at as captured_at,
+        source.ingested_at
     from source
     left join metrics
         on metrics.record_id = source.record_id
@@ -50,7 +62,8 @@ pivoted as (
         source.account_id,
         source.round_id,
         source.record_id,
-        source.fetched_at
+        source.fetched_at,
+        source.ingested_at
 
 ),
 
@@ -73,6 +86,7 @@ select
     shares,
     views,
     total_interactions,
-    captured_at
+    captured_at,
+    ingested_at
 from deduplicated
 where duplicate_rank = 1

@@ -1,4 +1,14 @@
 -- One row per (video id, capture) of TikTok video list pages.
+-- Incremental on bronze's ingested_at (macros/incremental.sql).
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['post_id', 'captured_at'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 with
 
@@ -8,6 +18,7 @@ pages as (
     where http_status = 200
         and body is not null
         and coalesce({{ json_text('body', 'error', 'code') }}, 'ok') = 'ok'
+        {{ bronze_increment() }}
 
 ),
 
@@ -18,6 +29,7 @@ listed as (
         pages.account_id,
         pages.round_id,
         pages.fetched_at,
+        pages.ingested_at,
         video.position as page_position,
         video.value as video
     from pages
@@ -48,7 +60,8 @@ renamed as (
         {{ json_bigint('video', 'comment_count') }} as comment_count,
         {{ json_bigint('video', 'share_count') }} as share_count,
         {{ json_bigint('video', 'view_count') }} as view_count,
-        fetched_at as captured_at
+        fetched_at as captured_at,
+        ingested_at
     from listed
 
 ),
@@ -80,6 +93,7 @@ select
     comment_count,
     share_count,
     view_count,
-    captured_at
+    captured_at,
+    ingested_at
 from deduplicated
 where duplicate_rank = 1
