@@ -32,7 +32,7 @@ from connectors.registry import UnknownPlatformError, connector
 from connectors.rounds import RoundSession, RoundStopped
 from connectors.tasks import CollectionTask, Outcome
 from connectors.token_refresh import NeedsReauth, mark_needs_reauth, refresh_if_due
-from connectors.token_store import load_token, vault_for
+from connectors.token_store import load_discovery_token, load_token, vault_for
 from connectors.tokens import TokenSet
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ class Collector:
             if recorded is not None:
                 return recorded
             state = _account_state(conn, task)
+            if state.get("kind") == "public":
+                return self._handle_public(conn, task, state)
             try:
                 token = load_token(conn, self.vault, task.platform, task.account_id)
             except VaultError as exc:
@@ -119,7 +121,28 @@ class Collector:
             outcome = Outcome.done(reason=f"skipped {len(session.skipped)}: {shown}{more}")
         return self._commit(task, session.records, outcome, session)
 
-    def _collect(self, platform, task: CollectionTask, token: TokenSet, state: dict):
+    def _handle_public(self, conn, task: CollectionTask, state: dict) -> Outcome:
+        """A creator who has not connected: Business Discovery through the brand's login."""
+        platform = connector(task.platform)
+        if platform.collect_public is None:
+            conn.commit()
+            return self._commit(
+                task, [], Outcome.park(f"{task.platform} offers no access to public creators")
+            )
+        try:
+            token = load_discovery_token(conn, self.vault)
+        except VaultError as exc:
+            token, problem = None, f"the Facebook Login token does not decrypt: {exc}"
+        else:
+            problem = "no valid Facebook Login: run analisa track login"
+        conn.commit()
+        if token is None:
+            return self._commit(task, [], Outcome.park(f"needs_reauth: {problem}"))
+        session = self._collect(platform, task, token, state, routine=platform.collect_public)
+        outcome = self._decide(task, token, session.problem)
+        return self._commit(task, session.records, outcome, session)
+
+    def _collect(self, platform, task: CollectionTask, token: TokenSet, state: dict, routine=None):
         """Run the platform's routine; whatever stops it, keep every answer that arrived."""
         checkpoint = state.pop("checkpoint", None) or {}
         if checkpoint.get("round") != task.round_id:
@@ -139,7 +162,7 @@ class Collector:
         )
         session.problem = None
         try:
-            platform.collect(session)
+            (routine or platform.collect)(session)
         except RoundStopped as stop:
             session.problem = stop.problem
         except httpx.TransportError as exc:
@@ -190,6 +213,8 @@ class Collector:
         """After a 401: refresh now; False when the account needs a human to reconnect."""
         try:
             self._fresh_token(connector(token.platform), token, force=True)
+        except UnknownPlatformError:  # a Facebook Login token: only a new login renews it
+            return False
         except NeedsReauth as exc:
             log.warning("%s/%s needs reauth: %s", token.platform, token.account_id, exc)
             return False
@@ -281,15 +306,18 @@ def _record_account_state(
 
 def _account_state(conn: psycopg.Connection, task: CollectionTask) -> dict:
     row = conn.execute(
-        "select checkpoint, extract(epoch from last_full_listing_at), "
-        "extract(epoch from last_old_insights_at) from ops.account_state "
-        "where platform = %s and account_id = %s",
+        "select s.checkpoint, extract(epoch from s.last_full_listing_at), "
+        "extract(epoch from s.last_old_insights_at), s.kind, a.username "
+        "from ops.account_state s left join ops.accounts a using (platform, account_id) "
+        "where s.platform = %s and s.account_id = %s",
         (task.platform, task.account_id),
     ).fetchone()
     if row is None:
         return {}
-    checkpoint, full, old = row
+    checkpoint, full, old, kind, username = row
     return {
+        "kind": kind,
+        "username": username,
         "checkpoint": checkpoint,
         "last_full_listing_at": float(full) if full is not None else None,
         "last_old_insights_at": float(old) if old is not None else None,

@@ -77,3 +77,6 @@ class PlatformConnector:
     """Which settings hold the platform app's credentials (see `analisa connect`)."""
     rates: RateRules | None = None
     """Its rate limits; None: calls are only counted."""
+    collect_public: Callable[[RoundSession], None] | None = None
+    """A round for a creator who has not connected (Instagram: Business Discovery through a
+    brand's Facebook Login); None where the platform offers no such access (TikTok)."""

@@ -152,3 +152,65 @@ def rotate_keys(conn: psycopg.Connection, vault: TokenVault) -> tuple[int, list[
         )
         rotated += 1
     return rotated, failed
+
+
+def save_discovery_login(conn: psycopg.Connection, vault: TokenVault, login) -> None:
+    """Keep a Facebook Login (connectors.instagram.facebook_login.DiscoveryLogin), encrypted."""
+    token = login.token
+    conn.execute(
+        """
+        insert into ops.discovery_logins (business_account_id, page_id, page_name,
+            access_token_enc, access_expires_at, key_id, updated_at)
+        values (%s, %s, %s, %s, %s, %s, now())
+        on conflict (business_account_id) do update set page_id = excluded.page_id,
+            page_name = excluded.page_name, access_token_enc = excluded.access_token_enc,
+            access_expires_at = excluded.access_expires_at, key_id = excluded.key_id,
+            updated_at = now()
+        """,
+        (
+            login.business_account_id,
+            login.page_id,
+            login.page_name,
+            vault.encrypt(token.access_token, context=_context("facebook", token.account_id, "a")),
+            token.access_expires_at,
+            vault.key_id,
+        ),
+    )
+
+
+def load_discovery_token(conn: psycopg.Connection, vault: TokenVault) -> TokenSet | None:
+    """The newest Facebook Login token still valid (None when no business account connected)."""
+    row = conn.execute(
+        "select business_account_id, access_token_enc, access_expires_at "
+        "from ops.discovery_logins where access_expires_at > now() "
+        "order by updated_at desc limit 1"
+    ).fetchone()
+    if row is None:
+        return None
+    account, enc, expires = row
+    return TokenSet(
+        platform="facebook",
+        account_id=account,
+        access_token=vault.decrypt(bytes(enc), context=_context("facebook", account, "a")),
+        refresh_token=None,
+        access_expires_at=expires,
+        refresh_expires_at=None,
+        scopes=(),
+    )
+
+
+def track_public(
+    conn: psycopg.Connection, platform: str, account_id: str, username: str
+) -> None:
+    """Track a creator who has not connected: collected through Business Discovery."""
+    conn.execute(
+        "insert into ops.accounts (platform, account_id, username) values (%s, %s, %s) "
+        "on conflict (platform, account_id) do update set username = excluded.username, "
+        "active = true",
+        (platform, account_id, username),
+    )
+    conn.execute(
+        "insert into ops.account_state (platform, account_id, kind) values (%s, %s, 'public') "
+        "on conflict (platform, account_id) do update set kind = 'public'",
+        (platform, account_id),
+    )

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
 
+from sandbox.facebook import FacebookLogin
 from sandbox.instagram import InstagramGraph, InstagramOAuth
 from sandbox.replies import Reply
 from sandbox.tiktok import TikTokAnswers, TikTokApi, TikTokOAuth
@@ -43,6 +44,7 @@ def create_app(world: SandboxWorld) -> FastAPI:
     tiktok_answers = TikTokAnswers(world)
     tiktok_login = TikTokOAuth(world, tiktok_answers)
     tiktok = TikTokApi(world, tiktok_answers)
+    facebook = FacebookLogin(world)
 
     @app.get("/instagram/www/oauth/authorize")
     async def instagram_authorize(request: Request) -> Response:
@@ -59,6 +61,17 @@ def create_app(world: SandboxWorld) -> FastAPI:
             dict(request.query_params),
             request.headers.get("authorization"),
             str(request.url),
+        )
+        return _response(reply)
+
+    @app.get("/facebook/www/{version}/dialog/oauth")
+    async def facebook_dialog(version: str, request: Request) -> Response:
+        return _response(facebook.authorize(dict(request.query_params)))
+
+    @app.get("/facebook/graph/{path:path}")
+    async def facebook_graph(path: str, request: Request) -> Response:
+        reply = facebook.graph(
+            path, dict(request.query_params), request.headers.get("authorization")
         )
         return _response(reply)
 

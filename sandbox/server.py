@@ -53,6 +53,8 @@ class SandboxServer:
             "INSTAGRAM_GRAPH_URL": f"{base}/instagram/graph",
             "TIKTOK_AUTHORIZE_URL": f"{base}/tiktok/www/v2/auth/authorize/",
             "TIKTOK_API_URL": f"{base}/tiktok/open",
+            "FACEBOOK_AUTHORIZE_URL": f"{base}/facebook/www/v23.0/dialog/oauth",
+            "FACEBOOK_GRAPH_URL": f"{base}/facebook/graph",
         }
 
     def start(self) -> SandboxServer:

@@ -39,11 +39,14 @@ def bronze_is_empty(url: str) -> bool:
 
 
 def connected_accounts(url: str) -> int:
-    """Active accounts that have a token: the ones a collection run visits."""
+    """Active accounts a collection run visits: with a token, or public (Business Discovery)."""
     with psycopg.connect(url) as conn:
         return conn.execute(
-            "select count(*) from ops.accounts a "
-            "join ops.oauth_tokens t using (platform, account_id) where a.active"
+            "select count(*) from ops.accounts a where a.active and ("
+            "exists (select 1 from ops.oauth_tokens t "
+            "where t.platform = a.platform and t.account_id = a.account_id) "
+            "or exists (select 1 from ops.account_state s where s.platform = a.platform "
+            "and s.account_id = a.account_id and s.kind = 'public'))"
         ).fetchone()[0]
 
 

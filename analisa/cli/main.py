@@ -20,6 +20,7 @@ from analisa.cli import (
     serve,
     tasks,
     tokens,
+    track,
     worker,
     workspaces,
 )
@@ -92,6 +93,7 @@ app.command(rich_help_panel=ACCOUNTS)(accounts.connect)
 app.command(rich_help_panel=BUILD)(worker.worker)
 app.add_typer(accounts_list.app, name="accounts", rich_help_panel=ACCOUNTS)
 app.add_typer(tasks.app, name="tasks", rich_help_panel=ACCOUNTS)
+app.add_typer(track.app, name="track", rich_help_panel=ACCOUNTS)
 app.add_typer(keys.app, name="keys", rich_help_panel=ADMIN)
 app.command(rich_help_panel=SERVE)(serve.serve)
 app.command(rich_help_panel=SERVE)(serve.sandbox)

@@ -83,6 +83,17 @@ class Settings(BaseSettings):
     instagram_client_secret: SecretStr = Field(
         SecretStr(DEV_CLIENT_SECRET), alias="INSTAGRAM_CLIENT_SECRET"
     )
+    # Facebook Login (Instagram API with Facebook Login): a brand's business account, for
+    # Business Discovery of public creators. The development secret works only with the
+    # sandbox; `analisa track` refuses it in production.
+    facebook_app_id: str = Field("sandbox-facebook-app", alias="FACEBOOK_APP_ID")
+    facebook_app_secret: SecretStr = Field(
+        SecretStr(DEV_CLIENT_SECRET), alias="FACEBOOK_APP_SECRET"
+    )
+    facebook_authorize_url: str = Field(
+        "https://www.facebook.com/v23.0/dialog/oauth", alias="FACEBOOK_AUTHORIZE_URL"
+    )
+    facebook_graph_url: str = Field("https://graph.facebook.com", alias="FACEBOOK_GRAPH_URL")
     tiktok_client_key: str = Field("sandbox-tiktok-app", alias="TIKTOK_CLIENT_KEY")
     tiktok_client_secret: SecretStr = Field(
         SecretStr(DEV_CLIENT_SECRET), alias="TIKTOK_CLIENT_SECRET"

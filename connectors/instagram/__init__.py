@@ -6,6 +6,7 @@ from __future__ import annotations
 from connectors.instagram import limits
 from connectors.instagram.client import InstagramClient
 from connectors.instagram.collect import collect
+from connectors.instagram.discovery import collect_public
 from connectors.instagram.errors import classify
 from connectors.instagram.oauth import InstagramOAuth
 from connectors.platform import PlatformApp, PlatformConnector, RateRules
@@ -22,6 +23,7 @@ CONNECTOR = PlatformConnector(
         "instagram_client_secret",
     ),
     rates=RateRules(limits.scopes, limits.blocks_on, limits.usage),
+    collect_public=collect_public,
 )
 
 __all__ = ["CONNECTOR", "InstagramClient", "InstagramOAuth", "classify"]

@@ -32,6 +32,11 @@ BUSINESS_DISCOVERY_FIELDS = (
     "media{id,timestamp,like_count,comments_count,media_type,media_product_type,caption,permalink}"
 )
 
+DISCOVERY_PROFILE_FIELDS = "username,name,followers_count,follows_count,media_count"
+DISCOVERY_MEDIA_FIELDS = (
+    "id,caption,media_type,media_product_type,timestamp,like_count,comments_count,permalink"
+)
+
 
 class InstagramClient:
     """One connected account's calls; the caller decides from each record (see classify)."""
@@ -132,6 +137,27 @@ class InstagramClient:
     def media_object(self, media_id: str) -> RawRecord:
         """One post's counts; a deleted post answers 100/33 (classify: not_found)."""
         return self._get(media_id, "media_object", {"fields": MEDIA_OBJECT_FIELDS}, media_id)
+
+    def discovery_page(
+        self,
+        username: str,
+        creator_id: str,
+        after: str | None = None,
+        limit: int = 50,
+        with_profile: bool = True,
+    ) -> RawRecord:
+        """One Business Discovery page of a public creator, filed under the creator's id.
+
+        The first page carries the public counts; later pages ask for media only (a page
+        without counts is a page of media, not a profile with zero followers).
+        """
+        media = f"media.after({after}).limit({limit})" if after else f"media.limit({limit})"
+        inner = f"{media}{{{DISCOVERY_MEDIA_FIELDS}}}"
+        if with_profile:
+            inner = f"{DISCOVERY_PROFILE_FIELDS},{inner}"
+        fields = f"business_discovery.username({username}){{{inner}}}"
+        record = self._get(self.account_id, "user", {"fields": fields})
+        return _refile(record, creator_id)
 
     def business_discovery(self, username: str, account_id: str | None = None) -> RawRecord:
         """Public counts and media of an account that has not connected, via this one.

@@ -37,5 +37,10 @@ class SandboxConfig:
     instagram_client_id: str = "sandbox-instagram-app"
 
     instagram_client_secret: str = "sandbox-client-secret"
+    facebook_app_id: str = "sandbox-facebook-app"
+    """Facebook Login (Instagram API with Facebook Login), the door to Business Discovery."""
+    facebook_app_secret: str = "sandbox-client-secret"
+    time_scale: float = 1.0
+    """Sandbox seconds per real second: 3600 lets an hour of rate limits pass in a second."""
     tiktok_client_key: str = "sandbox-tiktok-app"
     tiktok_client_secret: str = "sandbox-client-secret"

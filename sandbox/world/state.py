@@ -72,7 +72,9 @@ class SandboxWorld:
     def now(self) -> datetime:
         """The clock for tokens, codes and rate windows: poll time plus real and moved time."""
         with self.lock:
-            elapsed = timedelta(seconds=time.monotonic() - self._monotonic_start)
+            elapsed = timedelta(
+                seconds=(time.monotonic() - self._monotonic_start) * self.config.time_scale
+            )
             return self.poll_time + self._clock_offset + elapsed
 
     def move_clock(self, delta: timedelta) -> None:

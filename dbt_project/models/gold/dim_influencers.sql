@@ -218,6 +218,16 @@ select
             then 'Instagram gives no demographics below 100 followers'
         else 'no demographics captured (a public creator shows none)'
     end as audience_coverage_null_reason,
+    -- A public creator (read through Business Discovery, never connected) has public counts
+    -- and media only: say which metrics cannot exist for it instead of showing zeros.
+    case
+        when latest_snapshot.snapshot_source = 'business_discovery' then 'public'
+        else 'connected'
+    end as access,
+    case
+        when latest_snapshot.snapshot_source = 'business_discovery'
+            then 'reach, insights (saved, shares, views, total_interactions), demographics'
+    end as metrics_unavailable,
     latest_snapshot.captured_at
 from latest_snapshot
 {% for column in ['username', 'followers', 'following', 'posts_count'] %}

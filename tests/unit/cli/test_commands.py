@@ -29,6 +29,7 @@ COMMANDS = {
     "accounts",
     "tasks",
     "keys",
+    "track",
     "token",
     "workspace",
     "clients",
