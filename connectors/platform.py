@@ -62,6 +62,8 @@ class RateRules:
     """(throttle problem, account id, endpoint, settings) → the scope the throttle blocks."""
     usage: Callable[[Mapping[str, str], str], dict[str, tuple[int, float | None]]]
     """(answer headers, account id) → {scope: (percent used, seconds until access regained)}."""
+    usage_window_seconds: float = 3600.0
+    """The window the reported usage percentages are of."""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,10 @@ class Scope:
     key: str
     window_limit: int | None = None
     window_seconds: float = 60.0
+    metered: bool = False
+    """The platform reports usage of this scope (percent of a window of `window_seconds`):
+    the calls are logged, so at 100 % the scope waits exactly until its oldest call leaves
+    the window instead of calling into a throttle."""
 
 
 class MustWait(Exception):
@@ -171,7 +175,50 @@ class RateBudget:
                         self._wait_or_raise(slot_wait, s.key, "window full")
                         break
             else:
+                for s in scopes:
+                    if s.metered:
+                        self._log_call(s)
                 return
+
+    # -- metered scopes: our own calls, to know when a full window frees ---------------------
+    def _log_key(self, scope: str) -> str:
+        return f"{self._prefix}ratelimit:log:{scope}"
+
+    def _log_call(self, scope: Scope) -> None:
+        now = self._clock()
+        if self._redis is not None:
+            key = self._log_key(scope.key)
+            pipe = self._redis.pipeline()
+            pipe.zadd(key, {uuid.uuid4().hex: now})
+            pipe.zremrangebyscore(key, "-inf", now - scope.window_seconds)
+            pipe.expire(key, int(scope.window_seconds) + 3600)
+            pipe.execute()
+        else:
+            with self._lock:
+                log = self._windows.setdefault(f"log:{scope.key}", [])
+                log.append(now)
+                self._windows[f"log:{scope.key}"] = [
+                    t for t in log if t > now - scope.window_seconds
+                ]
+
+    def window_frees_in(self, scope: str, window_seconds: float) -> float | None:
+        """Seconds until the oldest call we logged in `scope` leaves its window (None: none)."""
+        now = self._clock()
+        if self._redis is not None:
+            oldest = self._redis.zrangebyscore(
+                self._log_key(scope),
+                now - window_seconds,
+                "+inf",
+                start=0,
+                num=1,
+                withscores=True,
+            )
+            first = oldest[0][1] if oldest else None
+        else:
+            with self._lock:
+                log = [t for t in self._windows.get(f"log:{scope}", []) if t > now - window_seconds]
+            first = min(log) if log else None
+        return None if first is None else max(0.001, first + window_seconds - now)
 
     def _wait_or_raise(self, seconds: float, scope: str, why: str) -> None:
         if seconds > self.max_inline_wait:

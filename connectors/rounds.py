@@ -78,11 +78,17 @@ class RoundSession:
         if self.rates is None:
             return
         account = self.task.account_id
+        throttled = problem is not None and problem.kind == "throttled"
         for scope, (percent, regain) in self.rates.usage(headers or {}, account).items():
             self.budget.record_usage(scope, percent)
-            if regain:
+            if regain:  # the platform says how long: believe it
                 self.budget.block(scope, regain)
-        if problem is not None and problem.kind == "throttled":
+            elif percent >= 100 and not throttled:  # a throttle says its own wait below
+                # full and silent on when (X-App-Usage): wait until our oldest logged call
+                # leaves the window, or a minute when we logged none
+                frees = self.budget.window_frees_in(scope, self.rates.usage_window_seconds)
+                self.budget.block(scope, frees if frees is not None else 60.0)
+        if throttled:
             scope = self.rates.blocks_on(problem, account, record.endpoint, self.settings)
             self.budget.block(scope, float(problem.retry_after_seconds or 60))
 

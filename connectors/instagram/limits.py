@@ -11,6 +11,8 @@ from connectors.rate_budget import Scope
 
 APP = "instagram:app"
 APP_WIDE_CODES = frozenset({4})
+# The usage headers are percentages of a rolling hour's budget.
+USAGE_WINDOW_SECONDS = 3600.0
 
 
 def account_scope(account_id: str) -> str:
@@ -19,7 +21,10 @@ def account_scope(account_id: str) -> str:
 
 def scopes(endpoint: str, account_id: str, settings) -> tuple[Scope, ...]:
     """Every call needs the app free and its account free."""
-    return (Scope(APP), Scope(account_scope(account_id)))
+    return (
+        Scope(APP, window_seconds=USAGE_WINDOW_SECONDS, metered=True),
+        Scope(account_scope(account_id), window_seconds=USAGE_WINDOW_SECONDS, metered=True),
+    )
 
 
 def blocks_on(problem: ApiProblem, account_id: str, endpoint: str, settings) -> str:

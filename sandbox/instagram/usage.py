@@ -35,12 +35,23 @@ class UsageMeter:
     def charge(self, app_level: bool, account_id: str, now: datetime) -> int | None:
         """Count one call; the throttle code to answer with when its budget was already spent."""
         cfg = self.world.config
+        limits = self.world.limits
+        if not app_level and cfg.instagram_app_counts_every_call:
+            # the app's platform limit meters every call too: code 4 comes first when it is
+            # spent, then the account's own budget (80002)
+            app_full = limits.count(_APP_KEY, now, HOUR) >= cfg.instagram_app_calls_per_hour
+            limits.hit(_APP_KEY, now)
+            buc_key = _buc_key(account_id)
+            buc_full = limits.count(buc_key, now, HOUR) >= cfg.instagram_buc_calls_per_hour
+            limits.hit(buc_key, now)
+            if app_full:
+                return THROTTLE_CODE_APP
+            return THROTTLE_CODE_BUC if buc_full else None
         if app_level:
             key, limit, code = _APP_KEY, cfg.instagram_app_calls_per_hour, THROTTLE_CODE_APP
         else:
             key, limit = _buc_key(account_id), cfg.instagram_buc_calls_per_hour
             code = THROTTLE_CODE_BUC
-        limits = self.world.limits
         blocked = limits.count(key, now, HOUR) >= limit
         # Calls made while blocked still count: they extend the block, as on the platform.
         limits.hit(key, now)

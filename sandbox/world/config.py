@@ -23,6 +23,9 @@ class SandboxConfig:
     """Business Use Case calls per Instagram account per hour before error 80002."""
     instagram_app_calls_per_hour: int = 100_000
     """App-level (X-App-Usage) calls per hour before error 4; Business Discovery counts here."""
+    instagram_app_counts_every_call: bool = False
+    """Off: only Business Discovery counts against the app's limit (the seeded default);
+    on: every call does too, as on the platform, so code 4 can stop all accounts at once."""
     tiktok_requests_per_minute: int = 600
     """Sliding one-minute window per endpoint per access token."""
     throttle_fault_minutes: int = 5

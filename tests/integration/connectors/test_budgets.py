@@ -237,3 +237,35 @@ def test_steady_state_round_lists_one_page_and_refreshes_recent_insights(
     endpoints = [e for _, e, _ in second]
     assert endpoints == ["user", "media"] + ["media_insights"] * len(recent)
     assert len(second) <= 15
+
+
+def test_app_usage_at_100_percent_waits_for_the_window_without_a_throttle(
+    db_url, redis_url, redis_prefix, monkeypatch, calls
+):
+    # 15 calls per hour for the whole app, 22 needed (2 accounts x 11): X-App-Usage reaches
+    # 100 % and names no wait; the oldest logged call leaving the hour frees the next slot
+    sandbox, settings = _world(
+        db_url,
+        monkeypatch,
+        influencers_per_platform=2,
+        posts_per_influencer=4,
+        instagram_app_calls_per_hour=15,
+        instagram_app_counts_every_call=True,
+    )
+    try:
+        clock = SharedClock(sandbox.world)
+        made, holder = calls
+        holder["clock"] = clock
+        summary = _run(settings, db_url, clock, redis_url, redis_prefix)
+    finally:
+        sandbox.stop()
+    with psycopg.connect(db_url) as conn:
+        refused = conn.execute(
+            "select count(*) from bronze.raw_records where body ? 'error'"
+        ).fetchone()[0]
+    times = sorted(t for t, _, _ in made)
+    assert refused == 0  # never called into a throttle
+    assert len(made) == 22
+    # the 16th call waited for the 1st to leave the window: an hour, to the second
+    assert times[15] - times[0] == pytest.approx(3600, abs=2)
+    assert (summary.stats.done, summary.stats.parked) == (2, 0)
