@@ -17,13 +17,6 @@ snapshots as (
 
 ),
 
-complete_rounds as (
-
-    select * from {{ ref('int_listing_rounds') }}
-    where is_complete
-
-),
-
 checks as (
 
     select * from {{ ref('int_post_existence_checks') }}
@@ -59,22 +52,14 @@ sightings as (
 
 ),
 
--- (a): the earliest-ending complete round of the account that started after the last sighting
+-- (a): written once in int_post_listing_gaps (the earliest complete round without the post)
 missing_from_complete_listing as (
 
     select
-        latest.platform,
-        latest.post_id,
-        min(complete_rounds.ended_at) as listing_ended_at
-    from latest
-    inner join sightings
-        on sightings.platform = latest.platform
-        and sightings.post_id = latest.post_id
-    inner join complete_rounds
-        on complete_rounds.platform = latest.platform
-        and complete_rounds.account_id = latest.account_id
-        and complete_rounds.started_at > sightings.last_seen_at
-    group by latest.platform, latest.post_id
+        platform,
+        post_id,
+        first_listing_ended_at as listing_ended_at
+    from {{ ref('int_post_listing_gaps') }}
 
 ),
 

@@ -1,0 +1,63 @@
+-- One row per post that a complete listing round of its account no longer holds: a complete
+-- round (int_listing_rounds) started after the post was last seen in any listing. This is the
+-- first half of the deletion rule, written once: int_posts needs it with a "not found" probe
+-- fetched after the earliest such round to flag a deletion, and int_posts_to_probe lists the
+-- posts not probed since the latest such round, for the collector's next round.
+
+with
+
+snapshots as (
+
+    select * from {{ ref('int_post_snapshots') }}
+
+),
+
+complete_rounds as (
+
+    select * from {{ ref('int_listing_rounds') }}
+    where is_complete
+
+),
+
+latest_account as (
+
+    select
+        platform,
+        post_id,
+        account_id,
+        row_number() over (
+            partition by platform, post_id order by captured_at desc, record_id desc
+        ) as recency_rank
+    from snapshots
+
+),
+
+sightings as (
+
+    select
+        platform,
+        post_id,
+        max(captured_at) as last_seen_at
+    from snapshots
+    group by platform, post_id
+
+)
+
+select
+    sightings.platform,
+    latest_account.account_id,
+    sightings.post_id,
+    sightings.last_seen_at,
+    min(complete_rounds.ended_at) as first_listing_ended_at,
+    max(complete_rounds.ended_at) as latest_listing_ended_at,
+    count(*) as complete_rounds_without_post
+from sightings
+inner join latest_account
+    on latest_account.platform = sightings.platform
+    and latest_account.post_id = sightings.post_id
+    and latest_account.recency_rank = 1
+inner join complete_rounds
+    on complete_rounds.platform = sightings.platform
+    and complete_rounds.account_id = latest_account.account_id
+    and complete_rounds.started_at > sightings.last_seen_at
+group by sightings.platform, latest_account.account_id, sightings.post_id, sightings.last_seen_at
