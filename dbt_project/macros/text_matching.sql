@@ -42,3 +42,34 @@
 {% macro match_term(term_sql) -%}
     ' ' || trim({{ analisa.words_only(analisa.fold_text(term_sql)) }}) || ' '
 {%- endmacro %}
+
+{#- One row per space-separated piece of a text, as a join clause:
+    `from posts {{ split_on_spaces('posts.caption', 'piece') }}` gives piece.word (empty pieces
+    included: filter them). Splitting on a plain space is cheap; what other characters separate
+    (line breaks, punctuation) is split again once the piece is in the normal form. -#}
+{% macro split_on_spaces(text_sql, alias) -%}
+    {{ return(adapter.dispatch('split_on_spaces', 'analisa')(text_sql, alias)) }}
+{%- endmacro %}
+{% macro default__split_on_spaces(text_sql, alias) -%}
+    {{ exceptions.raise_compiler_error(
+        "split_on_spaces needs an implementation for " ~ target.type ~ " (macros/text_matching.sql)"
+    ) }}
+{%- endmacro %}
+{% macro postgres__split_on_spaces(text_sql, alias) -%}
+    cross join lateral unnest(string_to_array({{ text_sql }}, ' ')) as {{ alias }} (word)
+{%- endmacro %}
+
+{#- The word a phrase (up to three words, in the normal form) is looked up by: its longest, so
+    "in partnership with" is searched only in captions holding "partnership", never in every
+    caption holding "in". Single words are their own anchor. -#}
+{% macro phrase_anchor(phrase_sql) -%}
+    {%- set w1 = dbt.split_part(phrase_sql, "' '", 1) -%}
+    {%- set w2 = dbt.split_part(phrase_sql, "' '", 2) -%}
+    {%- set w3 = dbt.split_part(phrase_sql, "' '", 3) -%}
+    (case
+        when length({{ w2 }}) > length({{ w1 }}) and length({{ w2 }}) >= length({{ w3 }})
+            then {{ w2 }}
+        when length({{ w3 }}) > length({{ w1 }}) then {{ w3 }}
+        else {{ w1 }}
+    end)
+{%- endmacro %}

@@ -5,14 +5,14 @@ with
 
 posts as (
 
-    select
-        platform,
-        account_id,
-        post_id,
-        posted_at,
-        is_deleted,
-        {{ match_text('caption') }} as caption_words
+    select platform, account_id, post_id, posted_at, is_deleted, caption
     from {{ ref('int_posts') }}
+
+),
+
+words as (
+
+    select * from {{ ref('post_caption_words') }}
 
 ),
 
@@ -21,35 +21,72 @@ terms as (
 
     select distinct
         interest,
-        {{ match_term('term') }} as term_words
+        trim({{ match_term('term') }}) as term_text
     from {{ ref('interest_taxonomy') }}
+
+),
+
+phrases as (
+
+    select interest, term_text, {{ phrase_anchor('term_text') }} as anchor
+    from terms
+    where {{ dbt.position("' '", 'term_text') }} > 0
+
+),
+
+-- a phrase ("look do dia") can only be in a caption holding its longest word: only those
+-- captions are searched whole
+phrase_candidates as (
+
+    select distinct words.platform, words.post_id, phrases.interest, phrases.term_text
+    from words
+    inner join phrases
+        on phrases.anchor = words.word
 
 ),
 
 matches as (
 
-    select
-        posts.platform,
-        posts.account_id,
-        posts.post_id,
-        posts.posted_at,
-        posts.is_deleted,
-        terms.interest,
-        trim(terms.term_words) as matched_term
-    from posts
+    select words.platform, words.post_id, terms.interest, terms.term_text
+    from words
     inner join terms
-        on {{ dbt.position('terms.term_words', 'posts.caption_words') }} > 0
+        on terms.term_text = words.word
+
+    union all
+
+    select phrase_candidates.platform, phrase_candidates.post_id, phrase_candidates.interest,
+        phrase_candidates.term_text
+    from phrase_candidates
+    inner join posts
+        on posts.platform = phrase_candidates.platform
+        and posts.post_id = phrase_candidates.post_id
+    where {{ dbt.position(
+        "' ' || phrase_candidates.term_text || ' '", match_text('posts.caption')
+    ) }} > 0
+
+),
+
+-- a word written twice in a caption is one match
+distinct_matches as (
+
+    select distinct platform, post_id, interest, term_text from matches
 
 )
 
 select
-    platform,
-    account_id,
-    post_id,
-    interest,
-    {{ dbt.listagg('matched_term', "', '", 'order by matched_term') }} as matched_terms,
+    posts.platform,
+    posts.account_id,
+    posts.post_id,
+    distinct_matches.interest,
+    {{ dbt.listagg('distinct_matches.term_text', "', '", 'order by distinct_matches.term_text') }}
+        as matched_terms,
     count(*) as terms_matched,
-    posted_at,
-    is_deleted
-from matches
-group by platform, account_id, post_id, interest, posted_at, is_deleted
+    posts.posted_at,
+    posts.is_deleted
+from distinct_matches
+inner join posts
+    on posts.platform = distinct_matches.platform
+    and posts.post_id = distinct_matches.post_id
+group by
+    posts.platform, posts.account_id, posts.post_id, distinct_matches.interest, posts.posted_at,
+    posts.is_deleted

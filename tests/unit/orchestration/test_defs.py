@@ -23,6 +23,7 @@ EXPECTED_ASSETS = {
     "gold/dim_influencers",
     "gold/fct_post_engagement",
     "gold/fct_influencer_daily",
+    "gold/post_caption_words",
     "gold/post_sponsored_markers",
     "gold/post_interests",
     "gold/influencer_interests",
