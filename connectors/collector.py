@@ -119,7 +119,7 @@ class Collector:
             shown = "; ".join(session.skipped[:5])
             more = f" (+{len(session.skipped) - 5} more)" if len(session.skipped) > 5 else ""
             outcome = Outcome.done(reason=f"skipped {len(session.skipped)}: {shown}{more}")
-        return self._commit(task, session.records, outcome, session)
+        return self._commit(task, session.records[session.flushed :], outcome, session)
 
     def _handle_public(self, conn, task: CollectionTask, state: dict) -> Outcome:
         """A creator who has not connected: Business Discovery through the brand's login."""
@@ -140,7 +140,7 @@ class Collector:
             return self._commit(task, [], Outcome.park(f"needs_reauth: {problem}"))
         session = self._collect(platform, task, token, state, routine=platform.collect_public)
         outcome = self._decide(task, token, session.problem)
-        return self._commit(task, session.records, outcome, session)
+        return self._commit(task, session.records[session.flushed :], outcome, session)
 
     def _collect(self, platform, task: CollectionTask, token: TokenSet, state: dict, routine=None):
         """Run the platform's routine; whatever stops it, keep every answer that arrived."""
@@ -159,8 +159,10 @@ class Collector:
             clock=self.clock,
             state=state,
             checkpoint=checkpoint,
+            on_progress=self._commit_progress,
         )
         session.problem = None
+        session.progress_written = 0
         try:
             (routine or platform.collect)(session)
         except RoundStopped as stop:
@@ -170,6 +172,22 @@ class Collector:
             session.problem = ApiProblem("server", f"network error: {exc!r}")
         self.stats["malformed"] += session.malformed
         return session
+
+    def _commit_progress(self, session: RoundSession) -> None:
+        """Records so far and the checkpoint that covers them, in one transaction (no ledger
+        row yet): a crash later in the round resumes from here instead of the beginning."""
+        task = session.task
+        with psycopg.connect(self.db_url) as conn, conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (task.task_id,))
+            if recorded_outcome(conn, task.task_id) is not None:
+                raise RoundStopped(ApiProblem("other", "another delivery committed this task"))
+            session.progress_written += write_records(conn, session.records[session.flushed :])
+            conn.execute(
+                "update ops.account_state set checkpoint = %s "
+                "where platform = %s and account_id = %s",
+                (Jsonb(session.checkpoint), task.platform, task.account_id),
+            )
+        session.flushed = len(session.records)
 
     def _posts_to_probe(self, task: CollectionTask) -> list[str]:
         with psycopg.connect(self.db_url) as conn:
@@ -238,6 +256,8 @@ class Collector:
             if recorded is not None:
                 return recorded
             written = write_records(conn, records)
+            if session is not None:
+                written += getattr(session, "progress_written", 0)
             next_task, retry_at = None, None
             if outcome.kind == "retry":
                 next_task = task.next_attempt(failed=outcome.failed)

@@ -57,8 +57,8 @@ end
 return 0
 """
 
-# A slot in a sliding window: drop calls older than the window, then take a slot if one is
-# free (returns 0) or return the milliseconds until the oldest call leaves the window.
+# A slot in a sliding window (times in seconds): drop calls older than the window, then take a
+# slot if one is free (returns 0) or return the milliseconds until a slot frees.
 _TAKE_SLOT = """
 local now = tonumber(ARGV[1])
 local span = tonumber(ARGV[2])
@@ -67,12 +67,16 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
 local n = redis.call('ZCARD', KEYS[1])
 if n < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(span) + 60000)
+  redis.call('EXPIRE', KEYS[1], math.ceil(span) + 3600)
   return 0
 end
 local oldest = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
-return math.max(1, math.ceil(tonumber(oldest[2]) + span - now))
+return math.max(1, math.ceil((tonumber(oldest[2]) + span - now) * 1000))
 """
+
+
+# Below this many of our own calls in a window, a usage percentage says nothing of the limit.
+MIN_CALLS_FOR_ESTIMATE = 10
 
 
 class RateBudget:
@@ -97,7 +101,7 @@ class RateBudget:
         self.pace_seconds = pace_seconds
         """Pause before a call at 100 % usage; scaled linearly from the slow-down threshold."""
         self._blocks: dict[str, float] = {}
-        self._windows: dict[str, list[float]] = {}
+        self._windows: dict[str, list[tuple[float, str]]] = {}
         self._usage: dict[str, int] = {}
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
@@ -141,12 +145,33 @@ class RateBudget:
     def _usage_key(self, scope: str) -> str:
         return f"{self._prefix}ratelimit:usage:{scope}"
 
-    def record_usage(self, scope: str, percent: int) -> None:
+    def _limit_key(self, scope: str) -> str:
+        return f"{self._prefix}ratelimit:limit:{scope}"
+
+    def record_usage(
+        self, scope: str, percent: int, window_seconds: float = 3600.0, *, estimate: bool = True
+    ) -> None:
+        """Store a scope's reported usage; from half-full on, also the limit it implies (our
+        calls logged in the window × 100 / percent), which metered scopes then count against
+        atomically, so concurrent workers never overshoot the last slots. Too few logged calls
+        (someone else's use, a fault) imply nothing."""
+        implied = None
+        if estimate and percent >= 50:
+            logged = self._logged(scope, window_seconds)
+            if logged >= MIN_CALLS_FOR_ESTIMATE:
+                implied = int(logged * 100 / percent)
+        estimate_value = implied
         if self._redis is not None:
-            self._redis.set(self._usage_key(scope), int(percent), ex=3600)
+            pipe = self._redis.pipeline()
+            pipe.set(self._usage_key(scope), int(percent), ex=3600)
+            if estimate_value:
+                pipe.set(self._limit_key(scope), estimate_value, ex=int(window_seconds) + 3600)
+            pipe.execute()
         else:
             with self._lock:
                 self._usage[scope] = int(percent)
+                if estimate_value:
+                    self._usage[f"limit:{scope}"] = estimate_value
 
     def usage(self, scope: str) -> int:
         if self._redis is not None:
@@ -154,6 +179,13 @@ class RateBudget:
             return int(value) if value else 0
         with self._lock:
             return self._usage.get(scope, 0)
+
+    def limit_estimate(self, scope: str) -> int | None:
+        if self._redis is not None:
+            value = self._redis.get(self._limit_key(scope))
+            return int(value) if value else None
+        with self._lock:
+            return self._usage.get(f"limit:{scope}")
 
     # -- before each call ---------------------------------------------------------------------
     def acquire(self, scopes: Iterable[Scope]) -> None:
@@ -168,45 +200,48 @@ class RateBudget:
             if pace > 0:
                 self._sleep(pace)
                 self.waited_seconds += pace
+            taken: list[tuple[Scope, str]] = []
             for s in scopes:
-                if s.window_limit is not None:
-                    slot_wait = self._take_slot(s)
-                    if slot_wait > 0:
-                        self._wait_or_raise(slot_wait, s.key, "window full")
-                        break
+                if s.window_limit is None and not s.metered:
+                    continue
+                limit = s.window_limit
+                if limit is None:  # metered: count against the limit the usage implies
+                    limit = self.limit_estimate(s.key) or 1_000_000_000
+                member = uuid.uuid4().hex
+                slot_wait = self._take_slot(s, limit, member)
+                if slot_wait > 0:
+                    for done, m in taken:  # give back the slots taken in the other scopes
+                        self._release(done, m)
+                    self._wait_or_raise(slot_wait, s.key, "window full")
+                    break
+                taken.append((s, member))
             else:
-                for s in scopes:
-                    if s.metered:
-                        self._log_call(s)
                 return
 
-    # -- metered scopes: our own calls, to know when a full window frees ---------------------
-    def _log_key(self, scope: str) -> str:
-        return f"{self._prefix}ratelimit:log:{scope}"
+    def _window_key(self, scope: str) -> str:
+        return f"{self._prefix}ratelimit:window:{scope}"
 
-    def _log_call(self, scope: Scope) -> None:
+    def _logged(self, scope: str, window_seconds: float) -> int:
         now = self._clock()
         if self._redis is not None:
-            key = self._log_key(scope.key)
-            pipe = self._redis.pipeline()
-            pipe.zadd(key, {uuid.uuid4().hex: now})
-            pipe.zremrangebyscore(key, "-inf", now - scope.window_seconds)
-            pipe.expire(key, int(scope.window_seconds) + 3600)
-            pipe.execute()
+            return int(self._redis.zcount(self._window_key(scope), now - window_seconds, "+inf"))
+        with self._lock:
+            return sum(1 for t, _ in self._windows.get(scope, []) if t > now - window_seconds)
+
+    def _release(self, scope: Scope, member: str) -> None:
+        if self._redis is not None:
+            self._redis.zrem(self._window_key(scope.key), member)
         else:
             with self._lock:
-                log = self._windows.setdefault(f"log:{scope.key}", [])
-                log.append(now)
-                self._windows[f"log:{scope.key}"] = [
-                    t for t in log if t > now - scope.window_seconds
-                ]
+                hits = self._windows.get(scope.key, [])
+                self._windows[scope.key] = [h for h in hits if h[1] != member]
 
     def window_frees_in(self, scope: str, window_seconds: float) -> float | None:
         """Seconds until the oldest call we logged in `scope` leaves its window (None: none)."""
         now = self._clock()
         if self._redis is not None:
             oldest = self._redis.zrangebyscore(
-                self._log_key(scope),
+                self._window_key(scope),
                 now - window_seconds,
                 "+inf",
                 start=0,
@@ -216,7 +251,7 @@ class RateBudget:
             first = oldest[0][1] if oldest else None
         else:
             with self._lock:
-                log = [t for t in self._windows.get(f"log:{scope}", []) if t > now - window_seconds]
+                log = [t for t, _ in self._windows.get(scope, []) if t > now - window_seconds]
             first = min(log) if log else None
         return None if first is None else max(0.001, first + window_seconds - now)
 
@@ -234,29 +269,24 @@ class RateBudget:
         share = (highest - self.slowdown_percent) / max(1, 100 - self.slowdown_percent)
         return self.pace_seconds * min(1.0, share)
 
-    def _take_slot(self, scope: Scope) -> float:
+    def _take_slot(self, scope: Scope, limit: int, member: str) -> float:
         """0 when a slot was taken in the window, else seconds until one frees."""
         now = self._clock()
         if self._redis is not None:
-            key = f"{self._prefix}ratelimit:window:{scope.key}"
             waited_ms = self._take(
-                keys=[key],
-                args=[
-                    now * 1000,
-                    scope.window_seconds * 1000,
-                    scope.window_limit,
-                    uuid.uuid4().hex,
-                ],
+                keys=[self._window_key(scope.key)],
+                args=[now, scope.window_seconds, limit, member],
             )
             return float(waited_ms) / 1000.0
         with self._lock:
-            hits = [t for t in self._windows.get(scope.key, []) if t > now - scope.window_seconds]
-            if len(hits) < scope.window_limit:
-                hits.append(now)
+            since = now - scope.window_seconds
+            hits = [h for h in self._windows.get(scope.key, []) if h[0] > since]
+            if len(hits) < limit:
+                hits.append((now, member))
                 self._windows[scope.key] = hits
                 return 0.0
             self._windows[scope.key] = hits
-            return max(0.001, hits[len(hits) - scope.window_limit] + scope.window_seconds - now)
+            return max(0.001, hits[len(hits) - limit][0] + scope.window_seconds - now)
 
     # -- counting -----------------------------------------------------------------------------
     def count_call(self, platform: str, endpoint: str) -> None:

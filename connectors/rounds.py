@@ -62,9 +62,20 @@ class RoundSession:
     malformed: int = 0
     skipped: list[str] = field(default_factory=list)
     """Objects skipped with a reason (a refused media's insights), the round went on."""
+    on_progress: Callable[[RoundSession], None] | None = None
+    """Commits the records kept so far with the checkpoint (a long round survives a crash)."""
+    flushed: int = 0
+    """How many of `records` on_progress has committed already."""
+    flush_every: int = 10
 
     def before_call(self, endpoint: str) -> None:
-        """Wait for the shared budget, or end the round with the exact time to come back."""
+        """Wait for the shared budget, or end the round with the exact time to come back.
+
+        Before the call, every earlier answer and the checkpoint that says so agree: this is
+        where progress is committed, every `flush_every` answers.
+        """
+        if self.on_progress is not None and len(self.records) - self.flushed >= self.flush_every:
+            self.on_progress(self)
         if self.rates is None:
             return
         scopes = self.rates.scopes(endpoint, self.task.account_id, self.settings)
@@ -80,7 +91,9 @@ class RoundSession:
         account = self.task.account_id
         throttled = problem is not None and problem.kind == "throttled"
         for scope, (percent, regain) in self.rates.usage(headers or {}, account).items():
-            self.budget.record_usage(scope, percent)
+            self.budget.record_usage(
+                scope, percent, self.rates.usage_window_seconds, estimate=not throttled
+            )
             if regain:  # the platform says how long: believe it
                 self.budget.block(scope, regain)
             elif percent >= 100 and not throttled:  # a throttle says its own wait below

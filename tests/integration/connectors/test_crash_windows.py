@@ -3,7 +3,9 @@
 The child process is a real collector on RabbitMQ and PostgreSQL that kills itself (SIGKILL,
 no cleanup) at one point of its work; then a fresh consumer finishes the run. Windows: before
 the commit; between the commit and the ack; between committing a retry and publishing it; and
-in the relay, between publishing the retry and marking it published (a duplicate message).
+in the relay, between publishing the retry and marking it published (a duplicate message);
+and mid-round, after ten answers were committed with their checkpoint (the redelivery resumes:
+nothing is fetched twice).
 """
 
 from __future__ import annotations
@@ -53,6 +55,16 @@ elif window == "commit_publish":
         return out
     cm.Collector._commit = commit
 
+elif window == "mid_round":
+    import connectors.instagram.client as ig
+    real_fetch, made = ig.fetch_record, []
+    def fetch(*args, **kwargs):
+        made.append(kwargs["endpoint"])
+        if len(made) == 11:
+            die()  # ten answers were committed with their checkpoint before this call
+        return real_fetch(*args, **kwargs)
+    ig.fetch_record = fetch
+
 queue = RabbitQueue(amqp, prefix=prefix)
 
 def publish(task):
@@ -64,7 +76,7 @@ collector = cm.Collector(Settings(), db)
 queue.consume(collector, pump=make_pump(db, publish, time.time), idle_seconds=0.2)
 """
 
-WINDOWS = ("before_commit", "commit_ack", "commit_publish", "publish_mark")
+WINDOWS = ("before_commit", "commit_ack", "commit_publish", "publish_mark", "mid_round")
 
 
 def _child(window: str, db_url: str, prefix: str, amqp_url: str) -> int:
