@@ -87,7 +87,7 @@ class RateBudget:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] | None = None,
         *,
-        max_inline_wait: float = 5.0,
+        max_inline_wait: float = 60.0,
         slowdown_percent: int = 80,
         pace_seconds: float = 2.0,
     ):
