@@ -24,6 +24,14 @@ def _epoch(timestamp: object) -> float | None:
         return None
 
 
+def _recent_since(session: RoundSession, posts: list, window: float) -> float:
+    """Posts from this time on are recent: the window ends now, or at the newest post when the
+    platform's clock runs behind ours (a quiet account's last posts still count as recent)."""
+    newest = max((p[2] for p in posts if p[2] is not None), default=None)
+    end = session.clock() if newest is None else min(session.clock(), newest)
+    return end - window
+
+
 def collect(session: RoundSession) -> None:
     settings, task, cp = session.settings, session.task, session.checkpoint
     client = InstagramClient(
@@ -43,7 +51,7 @@ def collect(session: RoundSession) -> None:
     full = cp.setdefault(
         "full_listing", slow or session.due("full_listing", settings.full_listing_every_seconds)
     )
-    recent_since = session.clock() - settings.recent_insights_days * 86400
+    recent = settings.recent_insights_days * 86400
 
     if not cp.get("profile"):
         session.take(client.profile(), client.last_headers)
@@ -64,9 +72,10 @@ def collect(session: RoundSession) -> None:
             paging = body.get("paging") or {}
             cp["after"] = (paging.get("cursors") or {}).get("after") if paging.get("next") else None
             oldest = min((p[2] for p in posts[-len(items) :] if p[2] is not None), default=None)
-            if not full and oldest is not None and oldest < recent_since:
+            if not full and oldest is not None and oldest < _recent_since(session, posts, recent):
                 break  # the recent window is covered; older posts wait for a complete listing
         cp["listed"] = True
+    recent_since = _recent_since(session, posts, recent)
 
     done = cp.setdefault("insights_done", [])
     finished = set(done)

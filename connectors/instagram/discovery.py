@@ -35,7 +35,8 @@ def collect_public(session: RoundSession) -> None:
     full = cp.setdefault(
         "full_listing", session.due("full_listing", settings.full_listing_every_seconds)
     )
-    recent_since = session.clock() - settings.recent_insights_days * 86400
+    recent = settings.recent_insights_days * 86400
+    seen = cp.setdefault("newest", None)
     while not cp.get("listed"):
         record = client.discovery_page(
             username, task.account_id, cp.get("after"), PAGE_SIZE, not cp.get("profile")
@@ -52,7 +53,10 @@ def collect_public(session: RoundSession) -> None:
         items = [m for m in media.get("data") or [] if isinstance(m, dict)]
         after = ((media.get("paging") or {}).get("cursors") or {}).get("after")
         cp["after"] = after
-        oldest = min((t for t in (_epoch(m.get("timestamp")) for m in items) if t), default=None)
+        times = [t for t in (_epoch(m.get("timestamp")) for m in items) if t]
+        oldest = min(times, default=None)
+        seen = cp["newest"] = max([*times, *([seen] if seen else [])], default=None)
+        recent_since = min(session.clock(), seen or session.clock()) - recent
         if not after or not items or (not full and oldest is not None and oldest < recent_since):
             cp["listed"] = True
     session.did.update(full_listing=full, old_insights=True)

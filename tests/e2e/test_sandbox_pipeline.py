@@ -34,6 +34,11 @@ def rate(numerator: int, denominator: int) -> Decimal:
 def services(pipeline_env, amqp_url, redis_url, redis_prefix, monkeypatch):
     monkeypatch.setenv("AMQP_URL", amqp_url)
     monkeypatch.setenv("REDIS_URL", redis_url)
+    # every round is a complete one (all insights, demographics, a complete listing), so gold
+    # can be compared with the sandbox's truth of the moment; the slower cadences of older
+    # posts and demographics are tested in tests/integration/connectors/test_budgets.py
+    monkeypatch.setenv("ANALISA_OLD_INSIGHTS_EVERY_SECONDS", "1")
+    monkeypatch.setenv("ANALISA_FULL_LISTING_EVERY_SECONDS", "1")
     get_settings.cache_clear()
     return pipeline_env, redis_url, redis_prefix
 

@@ -225,10 +225,13 @@ def test_steady_state_round_lists_one_page_and_refreshes_recent_insights(
         _run(settings, db_url, clock, redis_url, redis_prefix)
         second = made[first:]
         (account,) = world.accounts("instagram")
+        live = world.live_posts("instagram", account.account_id)
+        # recent: the last 7 days before now, or before the newest post when it is older
+        end = min(clock.now, max(p.posted_at.timestamp() for p in live))
         recent = [
             p
-            for p in world.live_posts("instagram", account.account_id)
-            if p.posted_at.timestamp() >= clock.now - settings.recent_insights_days * 86400
+            for p in live
+            if p.posted_at.timestamp() >= end - settings.recent_insights_days * 86400
         ]
     finally:
         sandbox.stop()
