@@ -73,9 +73,7 @@ def test_dropped_connections_reconnect_and_lose_nothing(
             return real(task)
 
         options = WorkerOptions(prefix=rabbit_prefix, backoff_initial_seconds=0.2)
-        workers = [
-            Worker(broker_proxy.url(amqp_url), db_url, slowed, options) for _ in range(2)
-        ]
+        workers = [Worker(broker_proxy.url(amqp_url), db_url, slowed, options) for _ in range(2)]
         threads = [_run_in_thread(w, until=lambda: pending_work(db_url) == 0) for w in workers]
         dropped = 0
         for _ in range(3):
@@ -104,9 +102,7 @@ def test_dropped_connections_reconnect_and_lose_nothing(
 def test_sigterm_finishes_the_running_task_then_exits(amqp_url, db_url, rabbit_prefix):
     """The real `analisa worker` process: SIGTERM mid-task → the task completes, is acked."""
     with psycopg.connect(db_url) as conn, conn.transaction():
-        conn.execute(
-            "insert into ops.accounts (platform, account_id) values ('tiktok', 'nobody')"
-        )
+        conn.execute("insert into ops.accounts (platform, account_id) values ('tiktok', 'nobody')")
         schedule(conn, CollectionTask("tiktok", "nobody", "r-term"), time.time())
     env = dict(os.environ)
     env.update(
@@ -154,9 +150,7 @@ def test_sigterm_finishes_the_running_task_then_exits(amqp_url, db_url, rabbit_p
     assert _in_queue(amqp_url, rabbit_prefix) == 0  # acked, not requeued
 
 
-def test_past_the_grace_period_the_task_goes_back_to_the_broker(
-    amqp_url, db_url, rabbit_prefix
-):
+def test_past_the_grace_period_the_task_goes_back_to_the_broker(amqp_url, db_url, rabbit_prefix):
     release = threading.Event()
 
     def stuck(task):
@@ -188,7 +182,14 @@ def test_planner_orders_never_collected_then_stalest_and_never_plans_twice(db_ur
             )
         rows = [
             ("fresh", "now() - interval '7 hours'", "now() - interval '1 hour'", None, None, False),
-            ("stale", "now() - interval '2 days'", "now() - interval '30 hours'", None, None, False),
+            (
+                "stale",
+                "now() - interval '2 days'",
+                "now() - interval '30 hours'",
+                None,
+                None,
+                False,
+            ),
             ("busy", "now() - interval '2 days'", "now() - interval '30 hours'", "x", None, False),
             ("parked", None, None, None, "p", False),
             ("reauth", None, None, None, None, True),
@@ -207,3 +208,27 @@ def test_planner_orders_never_collected_then_stalest_and_never_plans_twice(db_ur
         ("fresh", "routine", 5),
     ]
     assert plan(db_url, "p2", now, due_only=False) == []  # their work is pending now
+
+
+def test_the_planner_sensor_schedules_due_accounts_for_the_workers(db_url, monkeypatch):
+    import dagster as dg
+
+    from orchestration.defs.collection.planner import plan_collection
+    from orchestration.lib.resources import AnalisaResource
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    with psycopg.connect(db_url) as conn, conn.transaction():
+        for account in ("a", "b"):
+            conn.execute(
+                "insert into ops.accounts (platform, account_id) values ('tiktok', %s)", (account,)
+            )
+    result = plan_collection(dg.build_sensor_context(), analisa=AnalisaResource())
+    assert isinstance(result, dg.SkipReason)
+    assert result.skip_message == "scheduled for the workers: 2 never-collected"
+    again = plan_collection(dg.build_sensor_context(), analisa=AnalisaResource())
+    assert again.skip_message == "scheduled for the workers: nothing due"
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "select account_id, priority from ops.collection_outbox order by account_id"
+        ).fetchall()
+    assert rows == [("a", 9), ("b", 9)]
