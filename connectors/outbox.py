@@ -103,3 +103,13 @@ def pending_work(db_url: str) -> int:
             "select count(*) from ops.account_state where pending_task_id is not null"
         ).fetchone()
     return int(row[0])
+
+
+def in_flight(db_url: str) -> int:
+    """Accounts whose pending task was published and has not finished (queued or running)."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "select count(*) from ops.account_state s join ops.collection_outbox o "
+            "on o.task_id = s.pending_task_id where o.published_at is not null"
+        ).fetchone()
+    return int(row[0])

@@ -117,11 +117,17 @@ class Worker:
         while not self._stop.is_set():
             self._conn.process_data_events(time_limit=0.1)
             now = time.monotonic()
+            published = 0
             if now - last_relay >= self.options.relay_interval_seconds:
                 last_relay = now
-                publish_due(self.db_url, self._publish, self.clock())
-            if until is not None and not self.busy and until():
+                published = publish_due(self.db_url, self._publish, self.clock())
+            # just published: the message may not be counted or delivered yet
+            if until is not None and not published and not self.busy and until():
                 return
+
+    def queue_depth(self) -> int:
+        """Messages waiting in the work queue (call from `until`, on the loop's thread)."""
+        return self._ch.queue_declare(self.work_queue, passive=True).method.message_count
 
     def _publish(self, task: CollectionTask) -> None:
         self._ch.basic_publish(

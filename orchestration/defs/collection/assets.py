@@ -52,7 +52,10 @@ def bronze(context: dg.AssetExecutionContext, config: BronzeConfig, analisa: Ana
     url = analisa.database_url()
     summary = None
     if config.collect:
-        summary = run_collection(settings, url, platforms, queue_prefix=analisa.queue_prefix)
+        # work waiting longer than 15 minutes (a platform's block) stays for the workers
+        summary = run_collection(
+            settings, url, platforms, queue_prefix=analisa.queue_prefix, horizon_seconds=900
+        )
         context.log.info(
             f"collection run {summary.run_id}: {summary.tasks} tasks, "
             f"{summary.stats.done} done, {summary.stats.retried} retried, "

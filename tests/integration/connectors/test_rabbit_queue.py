@@ -86,3 +86,22 @@ def test_scheduled_task_is_published_on_time_not_before(amqp_url, db_url, rabbit
             "select count(*) from ops.collection_outbox where published_at is null"
         ).fetchone()[0]
     assert unpublished == 0
+
+
+def test_work_beyond_the_horizon_stays_in_the_outbox_for_the_workers(db_url):
+    """`analisa collect` does not wait out a day-long block: it returns, the task stays."""
+    from connectors.queue import InProcessQueue
+
+    now = time.time()
+    with psycopg.connect(db_url) as conn, conn.transaction():
+        schedule(conn, CollectionTask("instagram", "blocked", "r"), now + 86400)
+    queue = InProcessQueue()
+    stats = queue.consume(
+        lambda task: Outcome.done(), pump=make_pump(db_url, queue.publish, time.time, 900)
+    )
+    assert (stats.done, queue.pending()) == (0, 0)
+    with psycopg.connect(db_url) as conn:
+        waiting = conn.execute(
+            "select task_id from ops.collection_outbox where published_at is null"
+        ).fetchall()
+    assert waiting == [("r:instagram:blocked:a0",)]
