@@ -199,9 +199,7 @@ def load_discovery_token(conn: psycopg.Connection, vault: TokenVault) -> TokenSe
     )
 
 
-def track_public(
-    conn: psycopg.Connection, platform: str, account_id: str, username: str
-) -> None:
+def track_public(conn: psycopg.Connection, platform: str, account_id: str, username: str) -> None:
     """Track a creator who has not connected: collected through Business Discovery."""
     conn.execute(
         "insert into ops.accounts (platform, account_id, username) values (%s, %s, %s) "

@@ -78,4 +78,3 @@ def instagram(
         "or run analisa collect.",
         highlight=False,
     )
-
