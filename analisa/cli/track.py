@@ -29,11 +29,8 @@ def login(
     from connectors.public_creators import login as facebook_login
     from connectors.tokens import OAuthError
 
+    # the settings refuse the development FACEBOOK_APP_SECRET in production
     settings, url = setup()
-    if settings.env == "production" and (
-        settings.facebook_app_secret.get_secret_value() == "sandbox-client-secret"
-    ):
-        raise fail("FACEBOOK_APP_ID and FACEBOOK_APP_SECRET must name a registered Meta app.")
 
     with httpx.Client(timeout=30) as http:
 

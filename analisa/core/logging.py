@@ -187,12 +187,18 @@ def configure_from_settings(settings: Any, *, level: str | None = None, stream=N
         "jwt_secret",
         "instagram_client_secret",
         "tiktok_client_secret",
+        "facebook_app_secret",
     )
     secrets = []
     for name in secret_names:
         value = getattr(settings, name, None)
         if value is not None:
             secrets.append(value.get_secret_value())
+    # keys kept for rotation, comma-separated: each one is as secret as the current key
+    for name in ("vault_previous_keys", "jwt_previous_secrets"):
+        value = getattr(settings, name, None)
+        if value is not None:
+            secrets.extend(part.strip() for part in value.get_secret_value().split(","))
     for name in ("database_url", "redis_url", "amqp_url"):
         url = getattr(settings, name, None)
         password = _url_password(url)

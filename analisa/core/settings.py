@@ -30,6 +30,7 @@ _DEV_SECRETS = {
     "jwt_secret": DEV_JWT_SECRET,
     "instagram_client_secret": DEV_CLIENT_SECRET,
     "tiktok_client_secret": DEV_CLIENT_SECRET,
+    "facebook_app_secret": DEV_CLIENT_SECRET,
 }
 _PRODUCTION_SERVICES = ("database_url", "redis_url", "amqp_url")
 

@@ -197,6 +197,7 @@ def test_invalid_settings_end_the_command_with_names_and_no_values(isolated, mon
         "AMQP_URL: must be set in production",
         "ANALISA_PSEUDONYM_KEY: is the development default, refused in production",
         "ANALISA_JWT_SECRET: is the development default, refused in production",
+        "FACEBOOK_APP_SECRET: is the development default, refused in production",
         "TIKTOK_CLIENT_SECRET: is the development default, refused in production",
         "ANALISA_API_CACHE_TTL: Input should be a valid integer, unable to parse string as an "
         "integer",

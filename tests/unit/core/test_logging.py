@@ -131,3 +131,29 @@ def test_the_default_handler_follows_stderr_when_it_is_redirected(capsys):
         ]
     err = capsys.readouterr().err
     assert "after the redirect" in err and "Logging error" not in err
+
+
+def test_keys_kept_for_rotation_are_masked_like_the_current_ones(monkeypatch):
+    from analisa.core.logging import configure_from_settings
+    from analisa.core.settings import Settings
+
+    old_jwt, older_jwt = "previous-jwt-secret-" + "a" * 20, "older-jwt-secret-" + "b" * 20
+    old_vault = "b2xkLXZhdWx0LWtleS0wMTIzNDU2Nzg5MDEyMzQ1Njc4OTA="
+    fb_secret = "facebook-app-secret-4242"
+    monkeypatch.setenv("ANALISA_JWT_PREVIOUS_SECRETS", f"{old_jwt}, {older_jwt}")
+    monkeypatch.setenv("ANALISA_VAULT_PREVIOUS_KEYS", old_vault)
+    monkeypatch.setenv("FACEBOOK_APP_SECRET", fb_secret)
+    stream = io.StringIO()
+    configure_from_settings(Settings(), stream=stream)
+    try:
+        logging.getLogger("analisa.test").warning(
+            "keys %s %s %s %s", old_jwt, older_jwt, old_vault, fb_secret
+        )
+    finally:
+        logging.getLogger().handlers[:] = [
+            h for h in logging.getLogger().handlers if h.get_name() != "analisa"
+        ]
+    text = stream.getvalue()
+    assert "keys *** *** *** ***" in text
+    for value in (old_jwt, older_jwt, old_vault, fb_secret):
+        assert value not in text

@@ -10,6 +10,7 @@ DEV_DEFAULT_VARIABLES = (
     "ANALISA_JWT_SECRET",
     "INSTAGRAM_CLIENT_SECRET",
     "TIKTOK_CLIENT_SECRET",
+    "FACEBOOK_APP_SECRET",
 )
 
 
@@ -28,6 +29,7 @@ def test_production_refuses_development_secrets_and_missing_services(monkeypatch
         ("ANALISA_PSEUDONYM_KEY", refused),
         ("ANALISA_JWT_SECRET", refused),
         ("INSTAGRAM_CLIENT_SECRET", refused),
+        ("FACEBOOK_APP_SECRET", refused),
         ("TIKTOK_CLIENT_SECRET", refused),
     ]
     assert "  ANALISA_VAULT_KEY: is the development default" in str(info.value)
@@ -41,6 +43,7 @@ def test_production_accepts_real_secrets(monkeypatch):
         "ANALISA_JWT_SECRET": "j" * 32,
         "INSTAGRAM_CLIENT_SECRET": "ig-secret",
         "TIKTOK_CLIENT_SECRET": "tt-secret",
+        "FACEBOOK_APP_SECRET": "fb-secret",
         "DATABASE_URL": "postgresql://u@db/analisa",
         "REDIS_URL": "redis://cache:6379/0",
         "AMQP_URL": "amqp://guest:guest@mq:5672/%2F",

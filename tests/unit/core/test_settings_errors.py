@@ -22,6 +22,7 @@ def production_with_secrets(monkeypatch):
         "ANALISA_PSEUDONYM_KEY",
         "ANALISA_JWT_SECRET",
         "TIKTOK_CLIENT_SECRET",
+        "FACEBOOK_APP_SECRET",
         "ANALISA_LOG_JSON",
     ):
         monkeypatch.delenv(name, raising=False)
@@ -49,6 +50,7 @@ def test_every_problem_is_named_by_its_variable_without_its_value(production_wit
         ("AMQP_URL", "must be set in production"),
         ("ANALISA_PSEUDONYM_KEY", refused),
         ("ANALISA_JWT_SECRET", refused),
+        ("FACEBOOK_APP_SECRET", refused),
         ("TIKTOK_CLIENT_SECRET", refused),
         (
             "ANALISA_API_CACHE_TTL",
@@ -57,7 +59,7 @@ def test_every_problem_is_named_by_its_variable_without_its_value(production_wit
     ]
     message = str(error)
     assert message.splitlines()[0] == "invalid settings (values not shown):"
-    assert len(message.splitlines()) == 8
+    assert len(message.splitlines()) == 9
     _assert_no_values(message)
     _assert_no_values(repr(error))
     # nothing chained either: a printed traceback would show the ValidationError's text
