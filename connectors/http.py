@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 
 from analisa.core.clock import utcnow
+from connectors import metrics
 from connectors.records import RawRecord
 
 # Query parameters that carry credentials; they never reach a record.
@@ -52,9 +53,14 @@ def fetch_record(
 ) -> tuple[RawRecord, httpx.Response]:
     """Send one request and keep its answer as received, whatever the status.
 
-    Transport failures (httpx.TransportError) propagate: there is no answer to keep.
+    Transport failures (httpx.TransportError) propagate: there is no answer to keep (they
+    are counted as calls failed by the network).
     """
-    response = http.request(method, url, params=params, headers=headers, json=json)
+    try:
+        response = http.request(method, url, params=params, headers=headers, json=json)
+    except httpx.TransportError:
+        metrics.count_call(platform, endpoint, "network")
+        raise
     fetched_at = utcnow()
     record = RawRecord(
         platform=platform,

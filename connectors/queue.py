@@ -20,6 +20,8 @@ from typing import Protocol
 
 from connectors.tasks import CollectionTask, Outcome
 
+ENQUEUED_AT_HEADER = "x-analisa-enqueued-at"
+
 Handler = Callable[[CollectionTask], Outcome]
 Pump = Callable[[], "float | None"]
 """Publishes the scheduled tasks that are due; returns seconds until the next one (None: none
@@ -35,6 +37,8 @@ class ConsumeStats:
     replayed: int = 0
     waited: int = 0
     """Retries that only waited for a limit (they use up no attempt)."""
+    suppressed: int = 0
+    """Tasks of accounts erased at their owner's request: dropped, nothing collected."""
     parked_reasons: list[str] = field(default_factory=list)
 
     def add(self, task: CollectionTask, outcome: Outcome) -> None:
@@ -43,7 +47,9 @@ class ConsumeStats:
         if outcome.replayed:
             self.replayed += 1
             return
-        if outcome.kind == "done":
+        if outcome.kind == "done" and outcome.reason == "suppressed":
+            self.suppressed += 1
+        elif outcome.kind == "done":
             self.done += 1
         elif outcome.kind == "retry":
             self.retried += 1
@@ -181,12 +187,28 @@ def declare_queues(channel, prefix: str) -> None:
 def message_properties(task: CollectionTask):
     import pika
 
+    now = time.time()
     return pika.BasicProperties(
         delivery_mode=2,  # persistent
         priority=min(max(task.priority, 0), 10),
         content_type="application/json",
         message_id=task.task_id,
+        timestamp=int(now),
+        # sub-second enqueue time, for the workers' task latency (enqueued → done)
+        headers={ENQUEUED_AT_HEADER: repr(now)},
     )
+
+
+def enqueued_at(properties) -> float | None:
+    """When a message was put on the queue (epoch s), from its header or AMQP timestamp."""
+    headers = getattr(properties, "headers", None) or {}
+    raw = headers.get(ENQUEUED_AT_HEADER)
+    if isinstance(raw, bytes):
+        raw = raw.decode("ascii", "replace")
+    try:
+        return float(raw) if raw is not None else float(properties.timestamp)
+    except (TypeError, ValueError):
+        return None
 
 
 def open_queue(amqp_url: str | None, prefix: str = "analisa") -> TaskQueue:

@@ -58,7 +58,8 @@ return 0
 """
 
 # A slot in a sliding window (times in seconds): drop calls older than the window, then take a
-# slot if one is free (returns 0) or return the milliseconds until a slot frees.
+# slot if one is free (returns minus the calls now in the window, a number below 0) or return
+# the milliseconds until a slot frees (at least 1).
 _TAKE_SLOT = """
 local now = tonumber(ARGV[1])
 local span = tonumber(ARGV[2])
@@ -68,7 +69,7 @@ local n = redis.call('ZCARD', KEYS[1])
 if n < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
   redis.call('EXPIRE', KEYS[1], math.ceil(span) + 3600)
-  return 0
+  return -(n + 1)
 end
 local oldest = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
 return math.max(1, math.ceil((tonumber(oldest[2]) + span - now) * 1000))
@@ -106,6 +107,10 @@ class RateBudget:
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.waited_seconds = 0.0
+        self.last_wait_scope = ""
+        """The scope of the latest wait inside `acquire` (for the throttling metrics)."""
+        self.window_fill: dict[str, int] = {}
+        """Calls in each sliding window right after this budget last took a slot in it."""
         if redis_client is not None:
             self._extend = redis_client.register_script(_EXTEND_BLOCK)
             self._take = redis_client.register_script(_TAKE_SLOT)
@@ -196,10 +201,11 @@ class RateBudget:
             if wait > 0:
                 self._wait_or_raise(wait, scope, "blocked by the platform")
                 continue
-            pace = self._pace(scopes)
+            pace, paced = self._pace(scopes)
             if pace > 0:
                 self._sleep(pace)
                 self.waited_seconds += pace
+                self.last_wait_scope = paced
             taken: list[tuple[Scope, str]] = []
             for s in scopes:
                 if s.window_limit is None and not s.metered:
@@ -260,30 +266,38 @@ class RateBudget:
             raise MustWait(seconds, scope, why)
         self._sleep(seconds)
         self.waited_seconds += seconds
+        self.last_wait_scope = scope
 
-    def _pace(self, scopes: list[Scope]) -> float:
-        """Space calls out as usage nears 100 % (0 below the slow-down threshold)."""
-        highest = max((self.usage(s.key) for s in scopes), default=0)
+    def _pace(self, scopes: list[Scope]) -> tuple[float, str]:
+        """Space calls out as usage nears 100 % (0 below the slow-down threshold); the pause
+        and the fullest scope, which causes it."""
+        highest, scope = max(((self.usage(s.key), s.key) for s in scopes), default=(0, ""))
         if highest < self.slowdown_percent:
-            return 0.0
+            return 0.0, scope
         share = (highest - self.slowdown_percent) / max(1, 100 - self.slowdown_percent)
-        return self.pace_seconds * min(1.0, share)
+        return self.pace_seconds * min(1.0, share), scope
 
     def _take_slot(self, scope: Scope, limit: int, member: str) -> float:
         """0 when a slot was taken in the window, else seconds until one frees."""
         now = self._clock()
         if self._redis is not None:
-            waited_ms = self._take(
-                keys=[self._window_key(scope.key)],
-                args=[now, scope.window_seconds, limit, member],
+            answer = int(
+                self._take(
+                    keys=[self._window_key(scope.key)],
+                    args=[now, scope.window_seconds, limit, member],
+                )
             )
-            return float(waited_ms) / 1000.0
+            if answer < 0:
+                self.window_fill[scope.key] = -answer
+                return 0.0
+            return float(answer) / 1000.0
         with self._lock:
             since = now - scope.window_seconds
             hits = [h for h in self._windows.get(scope.key, []) if h[0] > since]
             if len(hits) < limit:
                 hits.append((now, member))
                 self._windows[scope.key] = hits
+                self.window_fill[scope.key] = len(hits)
                 return 0.0
             self._windows[scope.key] = hits
             return max(0.001, hits[len(hits) - limit][0] + scope.window_seconds - now)

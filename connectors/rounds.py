@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from connectors import metrics
 from connectors.http import ApiProblem
 from connectors.rate_budget import MustWait
 from connectors.records import RawRecord
@@ -78,12 +79,24 @@ class RoundSession:
             self.on_progress(self)
         if self.rates is None:
             return
-        scopes = self.rates.scopes(endpoint, self.task.account_id, self.settings)
+        account = self.task.account_id
+        scopes = self.rates.scopes(endpoint, account, self.settings)
+        waited = self.budget.waited_seconds
         try:
             self.budget.acquire(scopes)
         except MustWait as wait:
+            metrics.count_throttle(wait.scope, "budget", account)
             problem = ApiProblem("throttled", str(wait), wait.seconds, code="budget")
             raise RoundStopped(problem) from None
+        finally:
+            inline = self.budget.waited_seconds - waited
+            if inline > 0:
+                metrics.count_throttle(self.budget.last_wait_scope, "budget", account)
+                metrics.add_wait(self.task.platform, inline, "inline")
+        for scope in scopes:  # a sliding window's fill is its quota used
+            if scope.window_limit and scope.key in self.budget.window_fill:
+                percent = 100.0 * self.budget.window_fill[scope.key] / scope.window_limit
+                metrics.QUOTA.report(scope.key, percent, account)
 
     def _observe(self, record: RawRecord, headers, problem: ApiProblem | None) -> None:
         if self.rates is None:
@@ -91,18 +104,21 @@ class RoundSession:
         account = self.task.account_id
         throttled = problem is not None and problem.kind == "throttled"
         for scope, (percent, regain) in self.rates.usage(headers or {}, account).items():
+            metrics.QUOTA.report(scope, percent, account)
             self.budget.record_usage(
                 scope, percent, self.rates.usage_window_seconds, estimate=not throttled
             )
             if regain:  # the platform says how long: believe it
                 self.budget.block(scope, regain)
             elif percent >= 100 and not throttled:  # a throttle says its own wait below
+                metrics.count_throttle(scope, "usage_header", account)
                 # full and silent on when (X-App-Usage): wait until our oldest logged call
                 # leaves the window, or a minute when we logged none
                 frees = self.budget.window_frees_in(scope, self.rates.usage_window_seconds)
                 self.budget.block(scope, frees if frees is not None else 60.0)
         if throttled:
             scope = self.rates.blocks_on(problem, account, record.endpoint, self.settings)
+            metrics.count_throttle(scope, "platform", account)
             self.budget.block(scope, float(problem.retry_after_seconds or 60))
 
     def take(self, record: RawRecord, headers: Mapping[str, str] | None = None) -> RawRecord:
@@ -113,6 +129,7 @@ class RoundSession:
         self.records.append(record)
         self.budget.count_call(record.platform, record.endpoint)
         problem = self.classify(record, headers)
+        metrics.count_call(record.platform, record.endpoint, problem.kind if problem else None)
         self._observe(record, headers, problem)
         if problem is not None:
             if problem.kind == "malformed":
@@ -133,6 +150,7 @@ class RoundSession:
         self.records.append(record)
         self.budget.count_call(record.platform, record.endpoint)
         problem = self.classify(record, headers)
+        metrics.count_call(record.platform, record.endpoint, problem.kind if problem else None)
         self._observe(record, headers, problem)
         if problem is None:
             return record

@@ -21,9 +21,18 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+import psycopg
+
 from analisa.core.logging import log_context
+from connectors import metrics
 from connectors.outbox import publish_due
-from connectors.queue import ConsumeStats, Handler, declare_queues, message_properties
+from connectors.queue import (
+    ConsumeStats,
+    Handler,
+    declare_queues,
+    enqueued_at,
+    message_properties,
+)
 from connectors.tasks import CollectionTask
 
 log = logging.getLogger(__name__)
@@ -39,6 +48,8 @@ class WorkerOptions:
     backoff_initial_seconds: float = 0.5
     backoff_max_seconds: float = 30.0
     name: str = "analisa-worker"
+    queue_sample_seconds: float = 5.0
+    """How often the queue depth and the outbox are sampled for the metrics (0: never)."""
 
 
 class Worker:
@@ -89,6 +100,7 @@ class Worker:
                 break
             except self._connection_errors() as exc:
                 self.reconnects += 1
+                metrics.BROKER_RECONNECTS.inc()
                 log.warning("broker connection lost (%s); reconnecting in %.1fs", exc, backoff)
                 self._wait_for_running()  # its ack is gone with the channel: it is redelivered
                 self._close_quietly()
@@ -114,9 +126,14 @@ class Worker:
 
     def _serve(self, until: Callable[[], bool] | None) -> None:
         last_relay = 0.0
+        last_sample = 0.0
         while not self._stop.is_set():
             self._conn.process_data_events(time_limit=0.1)
             now = time.monotonic()
+            every = self.options.queue_sample_seconds
+            if every > 0 and now - last_sample >= every:
+                last_sample = now
+                self.sample_queues()
             published = 0
             if now - last_relay >= self.options.relay_interval_seconds:
                 last_relay = now
@@ -124,6 +141,15 @@ class Worker:
             # just published: the message may not be counted or delivered yet
             if until is not None and not published and not self.busy and until():
                 return
+
+    def sample_queues(self) -> None:
+        """Queue depth (passive declare on this channel) and the outbox into the metrics."""
+        metrics.sample_queue(self._ch, self.work_queue)
+        try:
+            with psycopg.connect(self.db_url, connect_timeout=5) as conn:
+                metrics.sample_outbox(conn, self.clock())
+        except psycopg.Error as exc:  # the relay reports the database; the gauges keep
+            log.warning("outbox not sampled: %s", exc)
 
     def queue_depth(self) -> int:
         """Messages waiting in the work queue (call from `until`, on the loop's thread)."""
@@ -138,24 +164,39 @@ class Worker:
             mandatory=True,
         )
 
-    def _on_message(self, channel, method, _props, body: bytes) -> None:
+    def _on_message(self, channel, method, props, body: bytes) -> None:
         task = CollectionTask.from_json(body)
+        metrics.TASKS_IN_PROGRESS.inc()
         self._running = self._executor.submit(
-            self._handle, self._conn, channel, method.delivery_tag, task
+            self._handle, self._conn, channel, method.delivery_tag, task, enqueued_at(props)
         )
 
-    def _handle(self, conn, channel, tag: int, task: CollectionTask) -> None:
+    def _handle(
+        self, conn, channel, tag: int, task: CollectionTask, enqueued: float | None = None
+    ) -> None:
         """On the worker thread: run the handler, then hand the ack to the I/O thread."""
-        with log_context(worker=self.options.name):
-            try:
-                outcome = self.handler(task)
-            except Exception:
-                log.exception("task %s failed; the broker will redeliver it", task.task_id)
-                time.sleep(1.0)  # do not spin on a task that fails at once
-                self._threadsafe(conn, functools.partial(_nack, channel, tag))
-                return
-        self.stats.add(task, outcome)
-        self._threadsafe(conn, functools.partial(_ack, channel, tag))
+        started = time.perf_counter()
+        try:
+            with log_context(worker=self.options.name):
+                try:
+                    outcome = self.handler(task)
+                except Exception:
+                    log.exception("task %s failed; the broker will redeliver it", task.task_id)
+                    metrics.count_task("error")
+                    time.sleep(1.0)  # do not spin on a task that fails at once
+                    self._threadsafe(conn, functools.partial(_nack, channel, tag))
+                    return
+            metrics.TASK_HANDLING.observe(time.perf_counter() - started)
+            if enqueued is not None:
+                metrics.TASK_LATENCY.observe(max(0.0, time.time() - enqueued))
+            metrics.count_task(outcome.kind, failed=outcome.failed, replayed=outcome.replayed)
+            if outcome.kind == "retry" and not outcome.failed and not outcome.replayed:
+                # put off until a limit frees: the wait the task was told to take
+                metrics.add_wait(task.platform, outcome.delay_seconds, "rescheduled")
+            self.stats.add(task, outcome)
+            self._threadsafe(conn, functools.partial(_ack, channel, tag))
+        finally:
+            metrics.TASKS_IN_PROGRESS.dec()
 
     @staticmethod
     def _threadsafe(conn, callback) -> None:

@@ -14,11 +14,21 @@ def worker(
     name: Annotated[
         str, typer.Option(help="Connection name shown by the broker (tell workers apart).")
     ] = "analisa-worker",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Serve Prometheus metrics on this port (/metrics); 0 turns them off. "
+            "Default: ANALISA_WORKER_METRICS_PORT (0).",
+        ),
+    ] = None,
 ) -> None:
     """Collect accounts from the queue until stopped: retries and planned work are published
     on time from the outbox; SIGTERM (or Ctrl-C) finishes the running task, then exits.
     Needs AMQP_URL (RabbitMQ) and, to share rate budgets between workers, REDIS_URL."""
     from analisa.core.logging import configure_from_settings
+    from connectors import metrics
     from connectors.collection_run import shared_budget
     from connectors.collector import Collector
     from connectors.worker import Worker, WorkerOptions
@@ -42,8 +52,20 @@ def worker(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    port = settings.worker_metrics_port if metrics_port is None else metrics_port
+    server = None
+    if port:
+        try:
+            server = metrics.serve(port, settings.metrics_host)
+        except OSError as exc:
+            raise fail(f"cannot serve metrics on {settings.metrics_host}:{port}: {exc}") from exc
+        console.print(f"Worker {name} metrics on http://{settings.metrics_host}:{port}/metrics")
     console.print(f"Worker {name} consuming {settings.queue_prefix}.collect")
-    stats = consumer.run()
+    try:
+        stats = consumer.run()
+    finally:
+        if server is not None:
+            server.shutdown()
     console.print(
         f"Worker {name} stopped: {stats.done} done, {stats.retried} retried "
         f"({stats.waited} waiting for a limit), {stats.parked} parked, "

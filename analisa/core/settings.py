@@ -138,6 +138,11 @@ class Settings(BaseSettings):
         7 * 86400, gt=0, alias="ANALISA_TOKEN_REFRESH_WINDOW_SECONDS"
     )
 
+    # Monitoring: each worker's Prometheus endpoint (0: off) and the interface the worker and
+    # the pipeline exporter (`analisa metrics`) listen on.
+    worker_metrics_port: int = Field(0, ge=0, le=65535, alias="ANALISA_WORKER_METRICS_PORT")
+    metrics_host: str = Field("127.0.0.1", min_length=1, alias="ANALISA_METRICS_HOST")
+
     # Serving.
     api_cache_ttl_seconds: int = Field(300, alias="ANALISA_API_CACHE_TTL")
     api_redis_max_connections: int = Field(50, alias="ANALISA_API_REDIS_MAX_CONNECTIONS")
