@@ -20,7 +20,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from analisa.core.db import embedded_database_url, migrate, stop_embedded, with_database
+from analisa.core.db import (
+    drop_analyst_role,
+    embedded_database_url,
+    migrate,
+    stop_embedded,
+    with_database,
+)
 from serving_api.db_role import drop_api_role
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -111,6 +117,7 @@ def _drop_database(server_url: str, name: str) -> None:
         conn.execute(f'drop database if exists "{name}" with (force)')
     # The migrations create a login role per database for the API; roles outlive databases.
     drop_api_role(server_url, name)
+    drop_analyst_role(server_url, name)
 
 
 @pytest.fixture

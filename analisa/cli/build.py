@@ -168,4 +168,4 @@ def demo(
     if not outcome.success:
         raise fail(f"The pipeline did not finish: see above and {log_path()}", style="red")
     print_summary(url)
-    console.print(f"Parquet exports: {settings.export_path / 'gold'}")
+    console.print(f"Parquet exports: {settings.export_location} (manifest.json)")

@@ -16,7 +16,10 @@ from analisa.cli import (
     clients,
     data,
     database,
+    export,
     keys,
+    metrics,
+    privacy,
     serve,
     tasks,
     tokens,
@@ -98,9 +101,16 @@ app.add_typer(keys.app, name="keys", rich_help_panel=ADMIN)
 app.command(rich_help_panel=SERVE)(serve.serve)
 app.command(rich_help_panel=SERVE)(serve.sandbox)
 app.command(rich_help_panel=ADMIN)(database.migrate)
+app.add_typer(database.app, name="db", rich_help_panel=SERVE)
+app.command(rich_help_panel=SERVE)(export.export)
+app.command(rich_help_panel=SERVE)(metrics.metrics)
 BRANDS = "Brands"
 app.add_typer(brands.app, name="brands", rich_help_panel=BRANDS)
 API_ACCESS = "API access"
 app.command(rich_help_panel=API_ACCESS)(tokens.token)
 app.add_typer(workspaces.app, name="workspace", rich_help_panel=API_ACCESS)
 app.add_typer(clients.app, name="clients", rich_help_panel=API_ACCESS)
+PRIVACY = "Privacy"
+app.command(rich_help_panel=PRIVACY)(privacy.erase)
+app.command("subject-export", rich_help_panel=PRIVACY)(privacy.subject_export)
+app.command(rich_help_panel=PRIVACY)(privacy.audit)

@@ -6,10 +6,14 @@ but Python; it is a development default only, refused in production by the setti
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
+import re
+import secrets
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -187,3 +191,59 @@ def dbt_environment(url: str) -> dict[str, str]:
         "ANALISA_DB_PASSWORD": parts["password"],
         "ANALISA_DB_NAME": parts["dbname"],
     }
+
+
+# -- the analyst role of a database (migration 012) ----------------------------------------------
+
+
+def analyst_role_name(dbname: str) -> str:
+    """The role name `ops.analyst_role_name()` computes in that database (same rule, in Python)."""
+    safe = re.sub(r"[^a-zA-Z0-9_]", "_", dbname)[:40]
+    return f"{safe}_analyst_{hashlib.md5(dbname.encode()).hexdigest()[:8]}"
+
+
+def scram_verifier(password: str, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (RFC 5802/7677), computed
+    here so the password itself is never sent to the server, its logs or its statistics."""
+    salt = secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    b64 = base64.b64encode
+    return (
+        f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}"
+        f"${b64(stored_key).decode()}:{b64(server_key).decode()}"
+    )
+
+
+def set_analyst_password(admin_url: str, password: str | None = None) -> tuple[str, str]:
+    """Give this database's analyst role a login with a new password (random unless given);
+    the previous password stops working. Returns (role, password); nothing stores the password."""
+    password = password or secrets.token_urlsafe(24)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        role = conn.execute("select ops.analyst_role_name()").fetchone()[0]
+        conn.execute(
+            sql.SQL("alter role {} with login password {}").format(
+                sql.Identifier(role), sql.Literal(scram_verifier(password))
+            )
+        )
+    return role, password
+
+
+def revoke_analyst_login(admin_url: str) -> str:
+    """No login for the analyst role any more (its grants stay); returns the role."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        role = conn.execute("select ops.analyst_role_name()").fetchone()[0]
+        conn.execute(
+            sql.SQL("alter role {} with nologin password null").format(sql.Identifier(role))
+        )
+    return role
+
+
+def drop_analyst_role(admin_url: str, dbname: str) -> None:
+    """Drop the analyst role of a database that was dropped (roles outlive databases)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop role if exists {}").format(sql.Identifier(analyst_role_name(dbname)))
+        )

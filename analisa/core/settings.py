@@ -159,7 +159,14 @@ class Settings(BaseSettings):
     api_rate_limit_per_minute: int = Field(1200, ge=0, alias="ANALISA_API_RATE_LIMIT")
     # Origins allowed by CORS, comma-separated (empty: no CORS headers).
     api_cors_origins: str = Field("", alias="ANALISA_API_CORS_ORIGINS")
+    # Parquet exports: a folder or any fsspec URL (s3:// needs the `s3` extra, memory://).
+    # ANALISA_EXPORT_DIR, the earlier name (a folder only), is still read when this is unset.
+    export_root: str | None = Field(None, min_length=1, alias="ANALISA_EXPORT_ROOT")
     export_dir: Path | None = Field(None, alias="ANALISA_EXPORT_DIR")
+    # Export versions kept besides the current one, for readers still on an older manifest.
+    export_keep_versions: int = Field(1, ge=0, le=20, alias="ANALISA_EXPORT_KEEP_VERSIONS")
+    # dbt run folders (dbt_project/target/<run>) kept after each dbt invocation.
+    dbt_target_keep: int = Field(5, ge=1, alias="ANALISA_DBT_TARGET_KEEP")
     log_level: str = Field("INFO", alias="ANALISA_LOG_LEVEL")
     log_json: bool = Field(False, alias="ANALISA_LOG_JSON")
 
@@ -202,6 +209,12 @@ class Settings(BaseSettings):
     @property
     def export_path(self) -> Path:
         return self.export_dir or (self.home / "exports")
+
+    @property
+    def export_location(self) -> str:
+        """Where Parquet exports go: ANALISA_EXPORT_ROOT, else ANALISA_EXPORT_DIR, else
+        ANALISA_HOME/exports."""
+        return self.export_root or str(self.export_path)
 
 
 @lru_cache

@@ -8,7 +8,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 import psycopg
-import pyarrow.parquet as pq
 import pytest
 import redis
 
@@ -17,6 +16,7 @@ from analisa.core.crypto import TokenVault
 from analisa.core.gold_version import read_gold_version
 from analisa.core.settings import get_settings
 from connectors.token_store import save_token
+from exports.parquet import read_manifest, read_table
 from orchestration.defs.collection.assets import BRONZE_KEYS
 from orchestration.lib.resources import AnalisaResource
 from orchestration.run import run_job
@@ -187,5 +187,7 @@ def test_sandbox_to_gold_through_rabbitmq_and_redis(services, queue_prefix, monk
     # gold passed its gate in both builds: the API cache version was bumped twice, Parquet
     # matches gold
     assert read_gold_version(redis.Redis.from_url(redis_url), redis_prefix) == 2
-    exported = pq.read_table(tmp_path / "exports" / "gold" / "fct_post_engagement.parquet")
+    exported = read_table(str(tmp_path / "exports"), "fct_post_engagement")
     assert exported.num_rows == expected_posts
+    # the export ran after the bump: its manifest names the gold it holds
+    assert read_manifest(str(tmp_path / "exports"))["gold_version"] == 2

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ROOTS = ("analisa", "connectors", "sandbox", "orchestration", "expectations", "serving_api")
+ROOTS = (
+    "analisa",
+    "connectors",
+    "sandbox",
+    "orchestration",
+    "expectations",
+    "serving_api",
+    "exports",
+)
 
 
 def _package_of(module: str) -> str:
@@ -55,6 +63,8 @@ FORBIDDEN = {
     "serving_api": {"orchestration", "connectors", "sandbox", "analisa.cli", "expectations"},
     "expectations": {"connectors", "orchestration", "serving_api", "sandbox", "analisa.cli"},
     "orchestration": {"serving_api", "sandbox", "analisa.cli"},
+    # Parquet exports read the database and write files: the kernel only
+    "exports": set(ROOTS) - {"analisa", "exports"} | {"analisa.cli"},
 }
 
 

@@ -1,60 +1,33 @@
 """What gold feeds once it passed its gate: Parquet files for data scientists and the cache
 version the API keys its Redis entries on (a bump makes every cached answer stale at once)."""
 
-import os
-from pathlib import Path
-
 import dagster as dg
-import psycopg
 
+from exports.schema import GOLD_TABLES
 from orchestration.defs.quality.checks import GOLD_GATED
 from orchestration.lib.resources import AnalisaResource
 
-EXPORT_TABLES = (
-    "gold.dim_influencers",
-    "gold.fct_post_engagement",
-    "gold.audience_segments",
-    "gold.fct_influencer_daily",
-    "gold.post_interests",
-    "gold.influencer_interests",
-    "gold.brand_influencer_fit",
-    "gold.influencer_quality",
-)
+# The gold relations exported (silver posts and snapshots go too), declared with their column
+# types in exports/schema.py.
+EXPORT_TABLES = tuple(table.relation for table in GOLD_TABLES)
 
 
-def export_table(conn: psycopg.Connection, table: str, target: Path) -> int:
-    """Write one table to Parquet atomically (write aside, then rename)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _current_gold_version(analisa: AnalisaResource) -> int | None:
+    """The version the cache bump just set, or None without Redis (or when it is down)."""
+    settings = analisa.settings()
+    if not settings.redis_url:
+        return None
+    import redis
 
-    cur = conn.execute(f"select * from {table}")  # table names are constants, not input
-    names = [d.name for d in cur.description]
-    rows = cur.fetchall()
-    columns = {name: [row[i] for row in rows] for i, name in enumerate(names)}
-    arrow = pa.table(columns) if rows else pa.table({n: pa.array([], pa.null()) for n in names})
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".parquet.tmp")
-    pq.write_table(arrow, tmp)
-    os.replace(tmp, target)
-    return len(rows)
+    from analisa.core.gold_version import read_gold_version
 
-
-@dg.asset(
-    key=dg.AssetKey(["exports", "gold_parquet"]),
-    deps=list(GOLD_GATED.values()),
-    group_name="exports",
-    kinds={"parquet"},
-    description="Gold tables as Parquet files under ANALISA_EXPORT_DIR (default .analisa/exports).",
-)
-def gold_parquet(analisa: AnalisaResource) -> dg.MaterializeResult:
-    folder = analisa.settings().export_path / "gold"
-    counts = {}
-    with psycopg.connect(analisa.database_url()) as conn:
-        for table in EXPORT_TABLES:
-            counts[table] = export_table(conn, table, folder / f"{table.split('.')[1]}.parquet")
-    return dg.MaterializeResult(
-        metadata={"folder": str(folder), **{t: n for t, n in counts.items()}}
-    )
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+    try:
+        return read_gold_version(client, prefix=analisa.redis_prefix)
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
 
 
 @dg.asset(
@@ -79,3 +52,34 @@ def gold_cache_version(analisa: AnalisaResource) -> dg.MaterializeResult:
     finally:
         client.close()
     return dg.MaterializeResult(metadata={"gold_version": version})
+
+
+@dg.asset(
+    key=dg.AssetKey(["exports", "gold_parquet"]),
+    # after the cache bump, so the manifest names the gold version it holds
+    deps=[*GOLD_GATED.values(), gold_cache_version],
+    group_name="exports",
+    kinds={"parquet"},
+    description="Gold, and silver posts and snapshots, as typed Parquet partitioned by platform "
+    "and capture date, one version per build behind manifest.json, under ANALISA_EXPORT_ROOT "
+    "(a folder or fsspec URL; default ANALISA_EXPORT_DIR, then .analisa/exports).",
+)
+def gold_parquet(analisa: AnalisaResource) -> dg.MaterializeResult:
+    from exports.parquet import export_gold
+
+    settings = analisa.settings()
+    root = settings.export_location
+    manifest = export_gold(
+        analisa.database_url(),
+        root,
+        keep=settings.export_keep_versions,
+        gold_version=_current_gold_version(analisa),
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "root": root,
+            "build_id": manifest["build_id"],
+            "gold_version": str(manifest["gold_version"] or "unknown (no Redis)"),
+            **{entry["relation"]: entry["rows"] for entry in manifest["tables"].values()},
+        }
+    )

@@ -1,4 +1,4 @@
-"""The six import roots come from this project alone. PyPI has unrelated packages named
+"""The import roots come from this project alone. PyPI has unrelated packages named
 `connectors`, `expectations` and `orchestration`; installed beside analisa, one would mix its
 files into ours or shadow them (docs/architecture.md, "Import roots")."""
 
@@ -12,7 +12,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 PROJECT = "analisa"
-IMPORT_ROOTS = ("analisa", "connectors", "expectations", "orchestration", "serving_api", "sandbox")
+IMPORT_ROOTS = (
+    "analisa",
+    "connectors",
+    "expectations",
+    "orchestration",
+    "serving_api",
+    "sandbox",
+    "exports",
+)
 
 
 def canonicalize_name(name: str) -> str:
