@@ -8,10 +8,12 @@
     collection task's transaction (they last seconds to minutes). Re-reading those records is
     harmless: the models merge on their unique key (delete+insert), and the winner among equal
     keys is the highest record_id, the same as in a full refresh. `dbt build --full-refresh`
-    (Dagster config `full_refresh: true`) rebuilds from all of bronze.
+    (Dagster config `full_refresh: true`) rebuilds from all of bronze, which retention refuses
+    once it purged bronze (macros/retention.sql): every model that reads bronze calls this macro.
 -#}
 
 {% macro bronze_increment(column='ingested_at') -%}
+    {{- refuse_rebuild_after_purge() -}}
     {%- if is_incremental() %}
         and {{ column }} > (
             select {{ dbt.dateadd(

@@ -2,6 +2,16 @@
 -- untouched (raw is sacred); this is the list to look at. Only malformed answers land here:
 -- error answers (throttling, token) are expected traffic, and odd values such as negative counts
 -- flow on to int_* where the silver Great Expectations gate judges them.
+-- Incremental on bronze's ingested_at (macros/incremental.sql), so it keeps what retention purges.
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['record_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 with
 
@@ -25,8 +35,11 @@ bronze as (
         http_status,
         body,
         parse_error,
-        fetched_at
+        fetched_at,
+        ingested_at
     from {{ source('bronze', view) }}
+    where true
+        {{ bronze_increment() }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -94,6 +107,7 @@ select
     http_status,
     fetched_at,
     reason,
-    detail
+    detail,
+    ingested_at
 from classified
 where reason is not null

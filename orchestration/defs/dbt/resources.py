@@ -20,6 +20,7 @@ import yaml
 from dagster_dbt import DbtCliResource, DbtProject
 
 from analisa.core.db import url_parts
+from orchestration.lib.dbt_session import write_launcher
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -95,6 +96,7 @@ def dbt_cli(project: DbtProject, url: str) -> Iterator[DbtCliResource]:
         profile = Path(folder) / "profiles.yml"
         profile.touch(mode=0o600)
         profile.write_text(profiles_yml(url), encoding="utf-8")
-        yield DbtCliResource(
-            project_dir=project, profiles_dir=folder, dbt_executable=dbt_executable()
-        )
+        # dbt runs through a launcher that gives its connections the pseudonym key as a
+        # session setting (orchestration/lib/dbt_session.py), never through SQL or this process
+        launcher = write_launcher(Path(folder), dbt_executable())
+        yield DbtCliResource(project_dir=project, profiles_dir=folder, dbt_executable=str(launcher))

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 from analisa.core.db import dbt_environment
+from analisa.core.settings import Settings
+from orchestration.lib.dbt_session import session_environment
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_project"
 
@@ -27,6 +29,8 @@ def run_dbt(
         **dbt_environment(db_url),
         "ANALISA_DBT_TARGET": "dev",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # the pseudonym key as a session setting, as analisa's own dbt runs get it
+        **session_environment(Settings(), os.environ),
     }
     command = [
         str(dbt_executable()),

@@ -1,5 +1,15 @@
 -- One row per Instagram profile capture: the account's own profile (/me) or a Business Discovery
 -- answer about it (public counts of a creator who has not connected, asked through another account).
+-- Incremental on bronze's ingested_at (macros/incremental.sql), so it keeps what retention purges.
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['account_id', 'captured_at'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 with
 
@@ -8,6 +18,7 @@ source as (
     select * from {{ source('bronze', 'instagram_user') }}
     where http_status = 200
         and body is not null
+        {{ bronze_increment() }}
 
 ),
 
@@ -23,7 +34,8 @@ profiles as (
         {{ json_bigint('body', 'follows_count') }} as follows_count,
         {{ json_bigint('body', 'media_count') }} as media_count,
         'profile' as snapshot_source,
-        fetched_at as captured_at
+        fetched_at as captured_at,
+        ingested_at
     from source
     where coalesce({{ json_type('body', 'business_discovery') }}, 'null') <> 'object'
 
@@ -45,7 +57,8 @@ discoveries as (
         {{ json_bigint('body', 'business_discovery', 'follows_count') }} as follows_count,
         {{ json_bigint('body', 'business_discovery', 'media_count') }} as media_count,
         'business_discovery' as snapshot_source,
-        fetched_at as captured_at
+        fetched_at as captured_at,
+        ingested_at
     from source
     where {{ json_type('body', 'business_discovery') }} = 'object'
 
@@ -83,6 +96,7 @@ select
     follows_count,
     media_count,
     snapshot_source,
-    captured_at
+    captured_at,
+    ingested_at
 from deduplicated
 where duplicate_rank = 1

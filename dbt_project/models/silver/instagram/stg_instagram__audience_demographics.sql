@@ -1,6 +1,16 @@
 -- One row per (account, dimension, segment, capture) of Instagram follower demographics.
 -- breakdown=age,gender gives dimension `age_gender` and segments like "25-34|F".
 -- Accounts below 100 followers get no results: no rows, which is not an error.
+-- Incremental on bronze's ingested_at (macros/incremental.sql), so it keeps what retention purges.
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['account_id', 'dimension', 'segment', 'captured_at'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 with
 
@@ -9,6 +19,7 @@ source as (
     select * from {{ source('bronze', 'instagram_user_insights') }}
     where http_status = 200
         and body is not null
+        {{ bronze_increment() }}
 
 ),
 
@@ -18,6 +29,7 @@ breakdowns as (
         source.record_id,
         source.account_id,
         source.fetched_at,
+        source.ingested_at,
         breakdown.value as breakdown
     from source
     {{ json_array_rows('source.body', 'metric', 'data') }}
@@ -32,6 +44,7 @@ results as (
         breakdowns.record_id,
         breakdowns.account_id,
         breakdowns.fetched_at,
+        breakdowns.ingested_at,
         {{ json_array_join('breakdowns.breakdown', ',', 'dimension_keys') }} as dimension_keys,
         result.value as result
     from breakdowns
@@ -55,7 +68,8 @@ renamed as (
             else {{ json_array_join('result', '|', 'dimension_values') }}
         end as segment,
         {{ json_bigint('result', 'value') }} as value,
-        fetched_at as captured_at
+        fetched_at as captured_at,
+        ingested_at
     from results
 
 ),
@@ -80,6 +94,7 @@ select
     dimension,
     segment,
     value,
-    captured_at
+    captured_at,
+    ingested_at
 from deduplicated
 where duplicate_rank = 1

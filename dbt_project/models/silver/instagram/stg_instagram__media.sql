@@ -71,7 +71,8 @@ renamed as (
         record_id,
         listing_source,
         page_position,
-        {{ json_text('item', 'caption') }} as caption,
+        -- other people's @handles become pseudonyms (macros/pseudonyms.sql, docs/privacy.md)
+        {{ pseudonymise_mentions(json_text('item', 'caption')) }} as caption,
         {{ extract_hashtags(json_text('item', 'caption')) }} as hashtags,
         {{ json_text('item', 'media_type') }} as media_type,
         {{ json_text('item', 'media_product_type') }} as media_product_type,

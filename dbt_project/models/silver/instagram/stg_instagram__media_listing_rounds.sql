@@ -4,8 +4,28 @@
 -- body (a `data` array) and one page is the last (no `paging.next`): only then does "not in the listing" mean "not on the account".
 -- A page retried inside the same round still leaves the failed attempt in it: the round counts as
 -- incomplete, which only delays a deletion, never invents one.
+-- Incremental on bronze's ingested_at (macros/incremental.sql), so it keeps what retention purges:
+-- a build re-reads every page of each round that gained a page since the last build.
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['account_id', 'round_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 with
+
+touched as (
+
+    select distinct account_id, round_id
+    from {{ source('bronze', 'instagram_media') }}
+    where true
+        {{ bronze_increment() }}
+
+),
 
 pages as (
 
@@ -13,6 +33,7 @@ pages as (
         account_id,
         round_id,
         fetched_at,
+        ingested_at,
         case
             when coalesce({{ json_text('body', 'paging', 'previous') }}, '') = ''
                 and coalesce(request, '') not like '%after=%'
@@ -37,7 +58,8 @@ pages as (
                 then 1
             else 0
         end as is_last_page
-    from {{ source('bronze', 'instagram_media') }}
+    from {{ source('bronze', 'instagram_media') }} as page
+    where (page.account_id, page.round_id) in (select account_id, round_id from touched)
 
 ),
 
@@ -48,6 +70,7 @@ rounds as (
         round_id,
         min(fetched_at) as started_at,
         max(fetched_at) as ended_at,
+        max(ingested_at) as ingested_at,
         count(*) as pages,
         sum(is_usable) as usable_pages,
         max(is_last_page) as has_last_page,
@@ -65,5 +88,6 @@ select
     pages,
     usable_pages,
     (starts_at_first_page = 1) as starts_at_first_page,
-    (usable_pages = pages and has_last_page = 1 and starts_at_first_page = 1) as is_complete
+    (usable_pages = pages and has_last_page = 1 and starts_at_first_page = 1) as is_complete,
+    ingested_at
 from rounds

@@ -2,6 +2,16 @@
 -- or `not_found` (HTTP 400, error 100 with subcode 33). Other answers (throttling, token errors)
 -- say nothing about the post and are left out. A not-found alone is not a deletion: throttling has
 -- surfaced as 100/33 too, so int_posts also requires a complete listing without the post.
+-- Incremental on bronze's ingested_at (macros/incremental.sql), so it keeps what retention purges.
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['record_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 with
 
@@ -10,6 +20,7 @@ source as (
     select * from {{ source('bronze', 'instagram_media_object') }}
     where http_status in (200, 400)
         and body is not null
+        {{ bronze_increment() }}
 
 ),
 
@@ -33,7 +44,8 @@ answers as (
                 )
                 then 'not_found'
         end as answer,
-        fetched_at as checked_at
+        fetched_at as checked_at,
+        ingested_at
     from source
 
 )
@@ -44,7 +56,8 @@ select
     account_id,
     http_status,
     answer,
-    checked_at
+    checked_at,
+    ingested_at
 from answers
 where answer is not null
     and post_id is not null

@@ -1,5 +1,15 @@
 -- One row per TikTok user/info capture. account_id is the bronze account_id, which the collector
 -- sets to the user's open_id (kept as open_id too, as the answer states it).
+-- Incremental on bronze's ingested_at (macros/incremental.sql), so it keeps what retention purges.
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['account_id', 'captured_at'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 with
 
@@ -9,6 +19,7 @@ source as (
     where http_status = 200
         and body is not null
         and {{ json_type('body', 'data', 'user') }} = 'object'
+        {{ bronze_increment() }}
 
 ),
 
@@ -24,7 +35,8 @@ renamed as (
         {{ json_bigint('body', 'data', 'user', 'following_count') }} as following_count,
         {{ json_bigint('body', 'data', 'user', 'likes_count') }} as likes_count,
         {{ json_bigint('body', 'data', 'user', 'video_count') }} as video_count,
-        fetched_at as captured_at
+        fetched_at as captured_at,
+        ingested_at
     from source
 
 ),
@@ -48,6 +60,7 @@ select
     following_count,
     likes_count,
     video_count,
-    captured_at
+    captured_at,
+    ingested_at
 from deduplicated
 where duplicate_rank = 1

@@ -1,8 +1,28 @@
 -- One row per TikTok video listing round (all video/list pages of one round_id for one account).
 -- Complete when every page is a 200 "ok" answer with a `data.videos` array and one page says
 -- `has_more: false` (same reasoning as stg_instagram__media_listing_rounds).
+-- Incremental on bronze's ingested_at (macros/incremental.sql), so it keeps what retention purges:
+-- a build re-reads every page of each round that gained a page since the last build.
+
+{{
+    config(
+        materialized='incremental',
+        unique_key=['account_id', 'round_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail'
+    )
+}}
 
 with
+
+touched as (
+
+    select distinct account_id, round_id
+    from {{ source('bronze', 'tiktok_video_list') }}
+    where true
+        {{ bronze_increment() }}
+
+),
 
 pages as (
 
@@ -10,6 +30,7 @@ pages as (
         account_id,
         round_id,
         fetched_at,
+        ingested_at,
         -- the collector records the request body; a page asked with a cursor is not the first.
         -- An imported page without its request cannot say, and is taken as asked from the start.
         case when coalesce(request, '') not like '%"cursor"%' then 1 else 0 end as is_first_page,
@@ -33,7 +54,8 @@ pages as (
                 then 1
             else 0
         end as is_last_page
-    from {{ source('bronze', 'tiktok_video_list') }}
+    from {{ source('bronze', 'tiktok_video_list') }} as page
+    where (page.account_id, page.round_id) in (select account_id, round_id from touched)
 
 ),
 
@@ -44,6 +66,7 @@ rounds as (
         round_id,
         min(fetched_at) as started_at,
         max(fetched_at) as ended_at,
+        max(ingested_at) as ingested_at,
         count(*) as pages,
         sum(is_usable) as usable_pages,
         max(is_last_page) as has_last_page,
@@ -61,5 +84,6 @@ select
     pages,
     usable_pages,
     (starts_at_first_page = 1) as starts_at_first_page,
-    (usable_pages = pages and has_last_page = 1 and starts_at_first_page = 1) as is_complete
+    (usable_pages = pages and has_last_page = 1 and starts_at_first_page = 1) as is_complete,
+    ingested_at
 from rounds

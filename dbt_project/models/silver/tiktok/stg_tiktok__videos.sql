@@ -45,12 +45,13 @@ renamed as (
         round_id,
         record_id,
         page_position,
-        {{ json_text('video', 'title') }} as title,
-        {{ json_text('video', 'video_description') }} as video_description,
-        coalesce(
-            nullif({{ json_text('video', 'video_description') }}, ''),
-            {{ json_text('video', 'title') }}
-        ) as caption,
+        -- other people's @handles become pseudonyms (macros/pseudonyms.sql, docs/privacy.md)
+        {{ pseudonymise_mentions(json_text('video', 'title')) }} as title,
+        {{ pseudonymise_mentions(json_text('video', 'video_description')) }} as video_description,
+        {{ pseudonymise_mentions(
+            "coalesce(nullif(" ~ json_text('video', 'video_description') ~ ", ''), "
+            ~ json_text('video', 'title') ~ ")"
+        ) }} as caption,
         {{ extract_hashtags("coalesce(nullif(" ~ json_text('video', 'video_description') ~ ", ''), " ~ json_text('video', 'title') ~ ")") }}
             as hashtags,
         'VIDEO' as media_type,
