@@ -3,6 +3,8 @@
 COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING on the envelope hash:
 bulk speed, and loading the same response twice changes nothing. The caller owns the
 transaction, so a collection task can commit its records and its ledger row together.
+Records of accounts on the suppression list (erased at their owner's request) are dropped
+inside that transaction, under the suppression lock (connectors/suppression.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from connectors import suppression
 from connectors.records import RawRecord
 
 _COLUMNS = (
@@ -81,8 +84,28 @@ def _row(record: RawRecord) -> tuple:
     )
 
 
-def write_records(conn: psycopg.Connection, records: Iterable[RawRecord]) -> int:
-    """Append records to bronze; returns how many were new (duplicates are skipped)."""
+def write_records(
+    conn: psycopg.Connection,
+    records: Iterable[RawRecord],
+    *,
+    pseudonym_key: str | None = None,
+    counts: dict[str, int] | None = None,
+) -> int:
+    """Append records to bronze; returns how many were new (duplicates are skipped).
+
+    Records of suppressed accounts are not stored; their number is added to
+    `counts["suppressed"]` when `counts` is given. `pseudonym_key` defaults to the settings'.
+    """
+    records = list(records)
+    if not records:
+        return 0
+    if pseudonym_key is None:
+        from analisa.core.settings import get_settings
+
+        pseudonym_key = get_settings().pseudonym_key.get_secret_value()
+    records, dropped = suppression.filter_records(suppression.load(conn, pseudonym_key), records)
+    if counts is not None:
+        counts["suppressed"] = counts.get("suppressed", 0) + dropped
     unique: dict[str, tuple] = {}
     for record in records:
         unique.setdefault(record.record_hash, _row(record))  # the first of equal envelopes

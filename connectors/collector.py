@@ -5,7 +5,9 @@ fetch everything the task asks for → decide the outcome (done, retry at T, par
 and the account's state in ONE transaction → only then may the queue ack. A redelivered task
 finds its ledger row and acts on the outcome recorded there (its retry is already in the
 outbox); a crash before the commit leaves nothing behind and the redelivery does the work.
-One account is collected by one worker at a time (a session advisory lock).
+One account is collected by one worker at a time (a session advisory lock). An account on
+the suppression list (erased at its owner's request) is neither called nor stored: its task is
+acknowledged as done with the reason "suppressed", leaving no ledger row or state behind.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from psycopg.types.json import Jsonb
 from analisa.core.crypto import VaultError
 from analisa.core.logging import log_context
 from analisa.core.settings import Settings
+from connectors import suppression
 from connectors.bronze_writer import write_records
 from connectors.http import ApiProblem
 from connectors.outbox import schedule, ts
@@ -43,6 +46,7 @@ MAX_FAILURES = 6
 FAILURE_DELAYS_SECONDS = (30, 120, 600, 1800, 3600)
 # An account collected successfully is due again after this long, unless settings say otherwise.
 DEFAULT_INTERVAL_SECONDS = 6 * 3600
+SUPPRESSED = "suppressed"
 
 
 class Collector:
@@ -63,7 +67,9 @@ class Collector:
         self.interval_seconds = float(
             getattr(settings, "collection_interval_seconds", DEFAULT_INTERVAL_SECONDS)
         )
-        self.stats: dict[str, int] = {"malformed": 0}
+        self.stats: dict[str, int] = {"malformed": 0, "suppressed": 0}
+        key = getattr(settings, "pseudonym_key", None)
+        self.pseudonym_key = key.get_secret_value() if key is not None else None
 
     # -- the handler the queue calls ---------------------------------------------------------
     def __call__(self, task: CollectionTask) -> Outcome:
@@ -82,8 +88,21 @@ class Collector:
             )
             return self._handle_locked(task)
 
+    def _suppressed(self, conn: psycopg.Connection, task: CollectionTask) -> bool:
+        if self.pseudonym_key is None:
+            return False
+        return suppression.is_suppressed(conn, self.pseudonym_key, task.platform, task.account_id)
+
+    def _drop_suppressed(self, task: CollectionTask) -> Outcome:
+        # counted without the account id: the log line names the task's run only
+        self.stats["suppressed"] += 1
+        log.info("a task of run %s dropped: its account is suppressed", task.run_id)
+        return Outcome.done(reason=SUPPRESSED)
+
     def _handle_locked(self, task: CollectionTask) -> Outcome:
         with psycopg.connect(self.db_url) as conn:
+            if self._suppressed(conn, task):
+                return self._drop_suppressed(task)
             recorded = recorded_outcome(conn, task.task_id)
             if recorded is not None:
                 return recorded
@@ -181,7 +200,11 @@ class Collector:
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (task.task_id,))
             if recorded_outcome(conn, task.task_id) is not None:
                 raise RoundStopped(ApiProblem("other", "another delivery committed this task"))
-            session.progress_written += write_records(conn, session.records[session.flushed :])
+            if self._suppressed(conn, task):
+                raise RoundStopped(ApiProblem("other", SUPPRESSED))
+            session.progress_written += write_records(
+                conn, session.records[session.flushed :], pseudonym_key=self.pseudonym_key
+            )
             conn.execute(
                 "update ops.account_state set checkpoint = %s "
                 "where platform = %s and account_id = %s",
@@ -255,7 +278,9 @@ class Collector:
             recorded = recorded_outcome(conn, task.task_id)
             if recorded is not None:
                 return recorded
-            written = write_records(conn, records)
+            if self._suppressed(conn, task):  # erased while this task ran: store nothing
+                return self._drop_suppressed(task)
+            written = write_records(conn, records, pseudonym_key=self.pseudonym_key)
             if session is not None:
                 written += getattr(session, "progress_written", 0)
             next_task, retry_at = None, None

@@ -29,6 +29,7 @@ import psycopg
 
 from analisa.core import catalog
 from analisa.core.clock import utcnow
+from connectors import suppression
 from connectors.bronze_writer import write_records
 from connectors.records import RawRecord
 
@@ -67,6 +68,8 @@ class ImportReport:
     envelopes: int = 0
     loaded: int = 0
     duplicates: int = 0
+    suppressed: int = 0
+    """Envelopes of accounts erased at their owner's request (suppressed): not stored."""
     rejected_total: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     """The first REPORT_REJECTIONS rejections; all are in bronze.rejected_envelopes."""
@@ -426,41 +429,58 @@ def _raw_text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="backslashreplace").replace("\x00", "\\u0000")
 
 
-def _insert_rejections(conn: psycopg.Connection, name: str, rows: list[tuple[int, str, str]]):
+def _insert_rejections(
+    conn: psycopg.Connection, name: str, rows: list[tuple[int, str, str]], key: str
+) -> int:
+    """Keep the rejected envelopes, except those naming a suppressed account; returns how many
+    were dropped for that."""
+    suppressed = suppression.load(conn, key) if rows else None
+    dropped = 0
     for line_no, reason, raw in rows:
         text = raw.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        if suppressed and suppressed.text(text):
+            dropped += 1
+            continue
         conn.execute(
             "insert into bronze.rejected_envelopes "
             "(source_file, line_no, reason, raw_line, raw_hash) "
             "values (%s, %s, %s, %s, %s) on conflict do nothing",
             (name, line_no, reason, text, hashlib.sha256(text.encode()).hexdigest()),
         )
+    return dropped
 
 
-def _flush(conn: psycopg.Connection, name: str, batch: _Batch, report: ImportReport) -> None:
+def _flush(
+    conn: psycopg.Connection, name: str, batch: _Batch, report: ImportReport, key: str
+) -> None:
     """Commit one batch. Should the database refuse a record, retry one by one and move each
     refused record to the rejections with the database's reason: the batch's good records load."""
+    counts: dict[str, int] = {}
     try:
         with conn.transaction():
-            new = write_records(conn, batch.records)
-            _insert_rejections(conn, name, batch.rejected)
+            new = write_records(conn, batch.records, pseudonym_key=key, counts=counts)
+            counts["rejected"] = _insert_rejections(conn, name, batch.rejected, key)
     except psycopg.DataError:
         new = 0
+        counts = {}
         for line, record in zip(batch.lines, batch.records, strict=True):
             try:
                 with conn.transaction():
-                    new += write_records(conn, [record])
+                    new += write_records(conn, [record], pseudonym_key=key, counts=counts)
             except psycopg.DataError as exc:
                 reason = f"the database refused it: {str(exc).splitlines()[0]}"
                 batch.rejected.append((line, reason, record.body_text[:KEPT_PREFIX_BYTES]))
                 report.reject(Rejection(name, line, reason))
         with conn.transaction():
-            _insert_rejections(conn, name, batch.rejected)
+            counts["rejected"] = _insert_rejections(conn, name, batch.rejected, key)
     report.loaded += new
-    report.duplicates += len(batch.records) - new
+    report.suppressed += counts.get("suppressed", 0) + counts.get("rejected", 0)
+    report.duplicates += len(batch.records) - new - counts.get("suppressed", 0)
 
 
-def _import_file(conn: psycopg.Connection, file: Path, name: str, report: ImportReport) -> None:
+def _import_file(
+    conn: psycopg.Connection, file: Path, name: str, report: ImportReport, key: str
+) -> None:
     source = f"file:{name}"
     now = utcnow()
     batch = _Batch()
@@ -485,15 +505,22 @@ def _import_file(conn: psycopg.Connection, file: Path, name: str, report: Import
             batch.lines.append(chunk.line)
         batch.size += len(chunk.raw)
         if batch.full():
-            _flush(conn, name, batch, report)
+            _flush(conn, name, batch, report, key)
             batch = _Batch()
-    _flush(conn, name, batch, report)
+    _flush(conn, name, batch, report, key)
 
 
-def import_path(conn: psycopg.Connection, path: Path) -> ImportReport:
+def import_path(
+    conn: psycopg.Connection, path: Path, pseudonym_key: str | None = None
+) -> ImportReport:
     """Load every envelope under `path`, file by file, in committed batches; then refresh the
     planner's statistics of bronze (a bulk load leaves them stale, and transforms planned on
-    stale statistics can go quadratic)."""
+    stale statistics can go quadratic). Envelopes of suppressed accounts are counted, not
+    stored; `pseudonym_key` (the key of the suppression list) defaults to the settings'."""
+    if pseudonym_key is None:
+        from analisa.core.settings import get_settings
+
+        pseudonym_key = get_settings().pseudonym_key.get_secret_value()
     report = ImportReport()
     root = path if path.is_dir() else path.parent
     files = discover(path)
@@ -501,7 +528,7 @@ def import_path(conn: psycopg.Connection, path: Path) -> ImportReport:
     for file in files:
         name = file.relative_to(root).as_posix()
         try:
-            _import_file(conn, file, name, report)
+            _import_file(conn, file, name, report, pseudonym_key)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             report.unreadable.append(Rejection(name, 0, f"could not read the file: {exc}"))
             continue

@@ -89,6 +89,8 @@ def create_app(world: SandboxWorld) -> FastAPI:
     async def tiktok_api(path: str, request: Request) -> Response:
         if path.strip("/") == "v2/oauth/token":
             return _response(tiktok_login.token(await _form(request)))
+        if path.strip("/") == "v2/oauth/revoke":
+            return _response(tiktok_login.revoke(await _form(request)))
         reply = tiktok.api(
             request.method,
             path,

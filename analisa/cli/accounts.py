@@ -71,8 +71,21 @@ def connect(
             token = connect_account(settings, http, platform, ask)
     except (OAuthError, ValueError) as exc:
         raise fail(f"not connected: {exc}", style="red") from exc
+    from privacy.audit import os_actor
+    from privacy.suppression import lift
+
     with psycopg.connect(url) as conn, conn.transaction():
         save_token(conn, TokenVault(settings.vault_key.get_secret_value()), token)
+        # the owner connected themselves: an erasure's suppression ends here (audited)
+        lifted = lift(
+            conn,
+            settings.pseudonym_key.get_secret_value(),
+            platform,
+            token.account_id,
+            actor=os_actor(),
+        )
+    if lifted:
+        console.print("the account was suppressed after an erasure; connecting lifts that")
     console.print(
         f"connected {platform} account {token.account_id}; `analisa collect` includes it",
         soft_wrap=True,

@@ -39,12 +39,17 @@ def ingest(
         raise typer.BadParameter(
             f"no .json, .jsonl (or .gz) file under {path}", param_hint="'path'"
         )
-    _, url = setup()
+    settings, url = setup()
     with psycopg.connect(url) as conn:
-        report = import_path(conn, path)
+        report = import_path(conn, path, settings.pseudonym_key.get_secret_value())
     console.print(
         f"{report.files} files, {report.envelopes} envelopes: {report.loaded} loaded, "
         f"{report.duplicates} already in bronze, {report.rejected_total} rejected"
+        + (
+            f", {report.suppressed} suppressed (erased accounts, not stored)"
+            if report.suppressed
+            else ""
+        )
     )
     for r in report.rejected[:show]:
         console.print(f"  [yellow]rejected[/] {escape(f'{r.file}:{r.line}: {r.reason}')}")

@@ -101,6 +101,29 @@ class TikTokOAuth:
         }
         return self._token(form)
 
+    def revoke(self, token: TokenSet) -> None:
+        """POST /v2/oauth/revoke/: the platform forgets the grant (access and refresh token);
+        used when the account's owner asks for erasure."""
+        response = self.http.post(
+            f"{self.api_url}/v2/oauth/revoke/",
+            data={
+                "client_key": self.client_key,
+                "client_secret": self.client_secret,
+                "token": token.access_token,
+            },
+        )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise OAuthError(PLATFORM, "malformed", f"HTTP {response.status_code}") from exc
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, str) and error:
+            raise OAuthError(PLATFORM, error, str(body.get("error_description", "")))
+        if isinstance(error, dict) and error.get("code") not in (None, "ok"):
+            raise OAuthError(PLATFORM, str(error.get("code")), str(error.get("message", "")))
+        if response.status_code >= 400:
+            raise OAuthError(PLATFORM, "http", f"HTTP {response.status_code}")
+
     def _token(self, form: dict[str, str]) -> TokenSet:
         now = self.clock()
         response = self.http.post(f"{self.api_url}/v2/oauth/token/", data=form)

@@ -104,6 +104,24 @@ class TikTokOAuth:
                 return _token_body(access, refresh, now)
             return error("unsupported_grant_type", "The grant_type is not supported.")
 
+    def revoke(self, form: Mapping[str, str]) -> Reply:
+        """POST /v2/oauth/revoke/: every grant of the token's account for this app ends."""
+        w, error = self.world, self.answers.oauth_error
+        with w.lock:
+            if (
+                form.get("client_key") != self.cfg.tiktok_client_key
+                or form.get("client_secret") != self.cfg.tiktok_client_secret
+            ):
+                return error("invalid_client", "Client key or secret is incorrect.")
+            try:
+                grant = w.auth.lookup("tiktok", form.get("token"), ("access",), w.now())
+            except AuthFailure:
+                return error("invalid_request", "The token is invalid or already revoked.")
+            for other in w.auth.tokens.values():
+                if other.platform == "tiktok" and other.account_id == grant.account_id:
+                    other.revoked = True
+            return json_reply(200, {})
+
 
 def _token_body(access: TokenGrant, refresh: TokenGrant, now: datetime) -> Reply:
     body = {

@@ -18,6 +18,7 @@ ROOTS = (
     "expectations",
     "serving_api",
     "exports",
+    "privacy",
 )
 
 
@@ -65,6 +66,9 @@ FORBIDDEN = {
     "orchestration": {"serving_api", "sandbox", "analisa.cli"},
     # Parquet exports read the database and write files: the kernel only
     "exports": set(ROOTS) - {"analisa", "exports"} | {"analisa.cli"},
+    # erasure reaches every store: the kernel, the collection machinery (queue, suppression,
+    # tokens) and the exports it rewrites; never the layers that wire or serve it
+    "privacy": {"orchestration", "serving_api", "analisa.cli", "sandbox", "expectations"},
 }
 
 

@@ -20,6 +20,7 @@ IMPORT_ROOTS = (
     "serving_api",
     "sandbox",
     "exports",
+    "privacy",
 )
 
 

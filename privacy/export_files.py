@@ -1,0 +1,145 @@
+"""Parquet exports after an erasure: no file may still hold the person.
+
+When the exports package offers `exports.parquet.export_gold(database_url, root)` (a complete
+new snapshot, written atomically, the previous ones removed), the export is rewritten from the
+erased database. Then, and in any case, every Parquet file under the root is read with pyarrow:
+a file holding the person is rewritten without their rows (same schema, written aside and
+renamed into place) and their id or username is replaced inside other rows' texts. Other files
+(manifests, JSON) are scanned and reported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from privacy.matching import Terms
+
+TEXT_SUFFIXES = (".json", ".jsonl", ".csv", ".txt", ".md")
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def local_path(location: str) -> Path | None:
+    """The folder of a local export location; None for a remote fsspec URL."""
+    if location.startswith("file://"):
+        return Path(location[len("file://") :])
+    if "://" in location:
+        return None
+    return Path(location)
+
+
+def has_files(root: Path) -> bool:
+    return root.exists() and any(p.is_file() for p in root.rglob("*"))
+
+
+def rewrite_snapshot(database_url: str, root: str) -> dict | None:
+    """A complete new export through the exports package, when it exists; else None."""
+    try:
+        module = importlib.import_module("exports.parquet")
+    except ImportError:
+        return None
+    export_gold = getattr(module, "export_gold", None)
+    if export_gold is None:
+        return None
+    result = export_gold(database_url, str(root))
+    return result if isinstance(result, dict) else {"result": str(result)}
+
+
+def _row_mask(table, terms: Terms, platform: str) -> tuple[list[bool], dict[str, list], set[int]]:
+    """(rows about the person, {column: values with mentions replaced}, rows mentioning them)
+    of one Parquet table."""
+    import pyarrow as pa
+
+    n = table.num_rows
+    about = [False] * n
+    platforms = table.column("platform").to_pylist() if "platform" in table.column_names else None
+    replaced: dict[str, list] = {}
+    mentioned: set[int] = set()
+    for name in table.column_names:
+        column = table.column(name)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            if pa.types.is_integer(column.type) and (
+                name.endswith("account_id") or name in ("open_id", "creator_id")
+            ):
+                values = column.to_pylist()
+                for i, v in enumerate(values):
+                    if v is not None and terms.equals(v):
+                        about[i] = True
+            continue
+        values = column.to_pylist()
+        new_values, changed = list(values), False
+        for i, v in enumerate(values):
+            if v is None or (platforms is not None and platforms[i] not in (None, platform)):
+                continue
+            if terms.equals(v):
+                about[i] = True
+            elif terms.in_text(v):
+                new_values[i] = terms.redact_text(v)
+                changed = True
+                mentioned.add(i)
+        if changed:
+            replaced[name] = new_values
+    return about, replaced, mentioned
+
+
+def scrub_file(path: Path, terms: Terms, platform: str) -> tuple[int, int]:
+    """(rows removed, rows scrubbed) of one Parquet file, rewritten atomically if changed."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    about, replaced, mentioned = _row_mask(table, terms, platform)
+    removed = sum(about)
+    if not removed and not replaced:
+        return 0, 0
+    for name, values in replaced.items():
+        index = table.column_names.index(name)
+        table = table.set_column(
+            index, table.field(name), pa.array(values, table.schema.field(name).type)
+        )
+    scrubbed = sum(1 for i in mentioned if not about[i])
+    keep = pa.array([not a for a in about])
+    table = table.filter(keep)
+    tmp = path.with_name(path.name + ".erasing")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+    return removed, scrubbed
+
+
+def scrub(root: Path, terms: Terms, platform: str) -> dict[str, Any]:
+    files = removed = scrubbed = 0
+    for path in _files(root):
+        if path.suffix != ".parquet":
+            continue
+        r, s = scrub_file(path, terms, platform)
+        if r or s:
+            files += 1
+            removed += r
+            scrubbed += s
+    return {"files_rewritten": files, "rows_removed": removed, "rows_scrubbed": scrubbed}
+
+
+def remaining(root: Path, terms: Terms, platform: str) -> dict[str, int]:
+    """{file: rows (Parquet) or 1 (other text files) still naming the person}."""
+    import pyarrow.parquet as pq
+
+    left: dict[str, int] = {}
+    if not root.exists():
+        return left
+    for path in _files(root):
+        rel = path.relative_to(root).as_posix()
+        if path.suffix == ".parquet":
+            about, _, mentioned = _row_mask(pq.read_table(path), terms, platform)
+            n = len({i for i, a in enumerate(about) if a} | mentioned)
+            if n:
+                left[rel] = n
+        elif path.suffix in TEXT_SUFFIXES and terms.in_text(
+            path.read_text(encoding="utf-8", errors="replace")
+        ):
+            left[rel] = 1
+    return left
