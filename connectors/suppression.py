@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from analisa.core.crypto import pseudonymise
+from analisa.core.crypto import pseudonymise, subject_pseudonym
 
 # pg advisory lock key: writers take it shared per transaction, an erasure exclusive.
 SUPPRESSION_LOCK = 7419020
@@ -26,9 +26,7 @@ MAX_TOKENS = 20_000
 _TOKEN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
-def subject_pseudonym(platform: str, account_id: str, key: str) -> str:
-    """The pseudonym a person is known by in the audit log and the suppression list."""
-    return pseudonymise(f"subject:{platform}:{account_id}", key)
+__all__ = ["SUPPRESSION_LOCK", "id_token", "load", "subject_pseudonym", "username_token"]
 
 
 def id_token(account_id: str, key: str) -> str:

@@ -365,3 +365,18 @@ class ErasureRequest(BaseModel):
 class ErasureAccepted(BaseModel):
     request_id: int
     status: Literal["pending"] = "pending"
+    status_url: str | None = Field(None, description="Where the request's status is read.")
+
+
+class ErasureStatus(BaseModel):
+    """An erasure request as the pipeline carries it out (`analisa erase --pending`). Once
+    done it names the person by pseudonym only: the account id is erased with the rest."""
+
+    request_id: int
+    platform: str
+    status: Literal["pending", "running", "done", "failed"]
+    requested_at: datetime
+    done_at: datetime | None = None
+    subject: str | None = Field(None, description="Keyed pseudonym of the account.")
+    outcome: dict | None = Field(None, description="Rows deleted and scrubbed, what remained.")
+    error: str | None = None

@@ -92,5 +92,11 @@ def pseudonymise(value: str, key: str) -> str:
     return hmac.new(key.encode("utf-8"), value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def subject_pseudonym(platform: str, account_id: str, key: str) -> str:
+    """The name a data subject (one platform account) has in the audit log, the suppression
+    list and erasure requests: the same everywhere, the id itself nowhere."""
+    return pseudonymise(f"subject:{platform}:{account_id}", key)
+
+
 def new_vault_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()

@@ -2,6 +2,11 @@
 
 Admin only (403 for viewers and analysts), and scoped to the token's workspace: another
 workspace's client or list entry is a 404 like anything that does not exist.
+
+Erasure is requested here and carried out by the pipeline (`analisa erase --pending`): the
+API's database role reads gold and inserts requests, and is never given what an erasure needs
+(delete on bronze, silver, tokens; the broker; the export store). A request answers 202 with
+its id; GET /v1/admin/erasures/{id} shows its status, then the outcome.
 """
 
 from __future__ import annotations
@@ -9,10 +14,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
+from psycopg.types.json import Jsonb
 from starlette.concurrency import run_in_threadpool
 
+from analisa.core.crypto import subject_pseudonym
 from serving_api.auth import Admin
-from serving_api.deps import CacheDep, GoldDep
+from serving_api.deps import CacheDep, GoldDep, SettingsDep
 from serving_api.problems import ApiProblem, documented
 from serving_api.routers.common import (
     AccountPath,
@@ -28,6 +35,7 @@ from serving_api.schemas import (
     CreatedClient,
     ErasureAccepted,
     ErasureRequest,
+    ErasureStatus,
     ListChange,
     ListEntry,
     ListPage,
@@ -227,7 +235,7 @@ async def revoke_client(
 
 
 @router.post(
-    "/erasure",
+    "/erasures",
     response_model=ErasureAccepted,
     status_code=202,
     summary="Request the erasure of an influencer's data",
@@ -235,11 +243,19 @@ async def revoke_client(
     responses=ERRORS_404,
 )
 async def request_erasure(
-    body: ErasureRequest, principal: Admin, gold: GoldDep, cache: CacheDep
+    body: ErasureRequest,
+    principal: Admin,
+    gold: GoldDep,
+    cache: CacheDep,
+    settings: SettingsDep,
 ) -> ErasureAccepted:
     """Recorded for the pipeline to carry out (principle 7); only for influencers on the
-    workspace's list."""
+    workspace's list. Audited under the account's pseudonym and the calling client."""
     await cache.check_rate(principal)
+    subject = subject_pseudonym(
+        body.platform, body.account_id, settings.pseudonym_key.get_secret_value()
+    )
+    actor = f"api:{principal.subject}"
 
     def record() -> int | None:
         with gold.writing() as conn:
@@ -250,13 +266,77 @@ async def request_erasure(
             ).fetchone()
             if listed is None:
                 return None
-            return conn.execute(
-                "insert into ops.erasure_requests (workspace_id, platform, account_id, reason)"
-                " values (%s, %s, %s, %s) returning request_id",
-                (principal.workspace_id, body.platform, body.account_id, body.reason),
+            request_id = conn.execute(
+                "insert into ops.erasure_requests"
+                " (workspace_id, platform, account_id, reason, subject, requested_by)"
+                " values (%s, %s, %s, %s, %s, %s) returning request_id",
+                (
+                    principal.workspace_id,
+                    body.platform,
+                    body.account_id,
+                    body.reason,
+                    subject,
+                    actor,
+                ),
             ).fetchone()["request_id"]
+            conn.execute(
+                "insert into ops.audit_log (actor, action, subject, outcome, details)"
+                " values (%s, 'erase_requested', %s, 'ok', %s)",
+                (
+                    actor,
+                    subject,
+                    Jsonb({"platform": body.platform, "request_id": request_id}),
+                ),
+            )
+            return request_id
 
     request_id = await run_in_threadpool(record)
     if request_id is None:
         raise ApiProblem(404, "Not Found", f"{body.platform}/{body.account_id} is not on the list")
-    return ErasureAccepted(request_id=request_id)
+    return ErasureAccepted(
+        request_id=request_id, status_url=f"{router.prefix}/erasures/{request_id}"
+    )
+
+
+# The first name of the endpoint, kept for clients written against it.
+router.add_api_route(
+    "/erasure",
+    request_erasure,
+    methods=["POST"],
+    response_model=ErasureAccepted,
+    status_code=202,
+    summary="Request the erasure of an influencer's data (same as POST /erasures)",
+    operation_id="request_erasure_legacy",
+    responses=ERRORS_404,
+    deprecated=True,
+)
+
+
+@router.get(
+    "/erasures/{request_id}",
+    response_model=ErasureStatus,
+    summary="The status of an erasure request",
+    operation_id="get_erasure",
+    responses=ERRORS_404,
+)
+async def get_erasure(
+    principal: Admin,
+    gold: GoldDep,
+    cache: CacheDep,
+    request_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The request id.")],
+) -> ErasureStatus:
+    await cache.check_rate(principal)
+
+    def load() -> ErasureStatus | None:
+        with gold.reading() as conn:
+            row = conn.execute(
+                "select request_id, platform, status, requested_at, done_at, subject, outcome,"
+                " error from ops.erasure_requests where request_id = %s and workspace_id = %s",
+                (request_id, principal.workspace_id),
+            ).fetchone()
+        return ErasureStatus.model_validate(row) if row else None
+
+    found = await run_in_threadpool(load)
+    if found is None:
+        raise ApiProblem(404, "Not Found", f"erasure request {request_id} not found")
+    return found

@@ -47,3 +47,16 @@ alter table ops.erasure_requests add constraint erasure_requests_identified
     check (account_id is not null or subject is not null);
 create index if not exists erasure_requests_pending_idx
     on ops.erasure_requests (request_id) where status in ('pending', 'running');
+
+-- The API records who asked for an erasure (POST /v1/admin/erasures) in the audit log: it may
+-- append to it, and read nothing of it.
+do $$
+declare
+    api_role text := ops.api_role_name();
+begin
+    if exists (select 1 from pg_roles where rolname = api_role) then
+        execute format('grant insert on ops.audit_log to %I', api_role);
+        execute format('grant usage on sequence ops.audit_log_audit_id_seq to %I', api_role);
+    end if;
+end
+$$;

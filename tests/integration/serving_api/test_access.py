@@ -30,6 +30,7 @@ ENDPOINTS = [
     ("POST", "/v1/admin/clients", {"name": "ci", "role": "viewer"}, "admin", 201),
     ("DELETE", "/v1/admin/lists/{who}", None, "admin", 204),
     ("POST", "/v1/admin/erasure", {"platform": "instagram", "account_id": "{id}"}, "admin", 202),
+    ("POST", "/v1/admin/erasures", {"platform": "instagram", "account_id": "{id}"}, "admin", 202),
 ]
 RANK = {role: n for n, role in enumerate(ROLES)}
 
