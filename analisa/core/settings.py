@@ -143,6 +143,15 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(0, ge=0, le=65535, alias="ANALISA_WORKER_METRICS_PORT")
     metrics_host: str = Field("127.0.0.1", min_length=1, alias="ANALISA_METRICS_HOST")
 
+    # Retention (orchestration/defs/retention, docs/privacy.md): raw bronze is purged this many
+    # days after it was ingested, once silver holds what was derived from it; rejected import
+    # lines (never read by silver) after their own period; deletes go in batches of this size.
+    bronze_retention_days: int = Field(90, ge=1, alias="ANALISA_BRONZE_RETENTION_DAYS")
+    rejected_retention_days: int = Field(30, ge=1, alias="ANALISA_REJECTED_RETENTION_DAYS")
+    retention_batch_rows: int = Field(
+        10_000, ge=1, le=1_000_000, alias="ANALISA_RETENTION_BATCH_ROWS"
+    )
+
     # Serving.
     api_cache_ttl_seconds: int = Field(300, alias="ANALISA_API_CACHE_TTL")
     api_redis_max_connections: int = Field(50, alias="ANALISA_API_REDIS_MAX_CONNECTIONS")
@@ -167,6 +176,12 @@ class Settings(BaseSettings):
     export_keep_versions: int = Field(1, ge=0, le=20, alias="ANALISA_EXPORT_KEEP_VERSIONS")
     # dbt run folders (dbt_project/target/<run>) kept after each dbt invocation.
     dbt_target_keep: int = Field(5, ge=1, alias="ANALISA_DBT_TARGET_KEEP")
+    # The AI enrichment (enrichment/): auto = on when its model library is installed; off keeps
+    # gold and the API as they are without it (their enrichment columns stay empty).
+    enrichment: Literal["auto", "on", "off"] = Field("auto", alias="ANALISA_ENRICHMENT")
+    # Captions embedded per pipeline run at most (0: all of them); a new model version then
+    # fills over several runs while the previous one keeps serving.
+    enrichment_max_per_run: int = Field(0, ge=0, alias="ANALISA_ENRICHMENT_MAX_PER_RUN")
     log_level: str = Field("INFO", alias="ANALISA_LOG_LEVEL")
     log_json: bool = Field(False, alias="ANALISA_LOG_JSON")
 

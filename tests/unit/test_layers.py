@@ -19,6 +19,7 @@ ROOTS = (
     "serving_api",
     "exports",
     "privacy",
+    "enrichment",
 )
 
 
@@ -64,6 +65,8 @@ FORBIDDEN = {
     "serving_api": {"orchestration", "connectors", "sandbox", "analisa.cli", "expectations"},
     "expectations": {"connectors", "orchestration", "serving_api", "sandbox", "analisa.cli"},
     "orchestration": {"serving_api", "sandbox", "analisa.cli"},
+    # the AI enrichment reads silver and writes its own tables: the kernel only
+    "enrichment": set(ROOTS) - {"analisa", "enrichment"} | {"analisa.cli"},
     # Parquet exports read the database and write files: the kernel only
     "exports": set(ROOTS) - {"analisa", "exports"} | {"analisa.cli"},
     # erasure reaches every store: the kernel, the collection machinery (queue, suppression,

@@ -48,7 +48,10 @@ measured as (
         ) as interactions,
         -- disclosure markers (post_sponsored_markers): a post without a caption discloses nothing
         coalesce(sponsorship.is_sponsored, false) as is_sponsored,
-        sponsorship.sponsored_marker
+        sponsorship.sponsored_marker,
+        -- the enrichment's serving version, for the caption as it is now (null: not scored)
+        sentiment.sentiment as caption_sentiment,
+        cast(sentiment.score as {{ type_exact_numeric() }}) as caption_sentiment_score
     from posts
     left join followers_in_force
         on followers_in_force.platform = posts.platform
@@ -57,6 +60,16 @@ measured as (
     left join {{ ref('post_sponsored_markers') }} as sponsorship
         on sponsorship.platform = posts.platform
         and sponsorship.post_id = posts.post_id
+    left join (
+        select scored.*
+        from {{ source('silver', 'caption_sentiment') }} as scored
+        inner join ({{ enrichment_serving_version() }}) as serving_version
+            on serving_version.model = scored.model
+            and serving_version.model_version = scored.model_version
+    ) as sentiment
+        on sentiment.platform = posts.platform
+        and sentiment.post_id = posts.post_id
+        and sentiment.caption_hash = {{ dbt.hash('posts.caption') }}
 
 )
 
@@ -92,6 +105,8 @@ select
     (shares is null) as shares_unknown,
     is_sponsored,
     sponsored_marker,
+    caption_sentiment,
+    caption_sentiment_score,
     is_deleted,
     deleted_at,
     first_seen_at,

@@ -1,5 +1,6 @@
--- One row per (platform, account, interest) found in the account's non-deleted posts. Formulas
--- in influencer_interests.yml.
+-- One row per (platform, account, interest) found in the account's non-deleted posts by either
+-- method of post_interests (taxonomy keywords, the enrichment's model), with the method shown.
+-- Formulas in influencer_interests.yml.
 
 with
 
@@ -21,13 +22,16 @@ tagged_posts as (
 
 ),
 
+-- a post found by both methods counts once for the interest
 per_interest as (
 
     select
         platform,
         account_id,
         interest,
-        count(*) as posts_with_interest
+        count(distinct post_id) as posts_with_interest,
+        count(distinct case when method = 'keyword' then post_id end) as posts_by_keyword,
+        count(distinct case when method = 'embedding' then post_id end) as posts_by_embedding
     from live_post_interests
     group by platform, account_id, interest
 
@@ -47,7 +51,15 @@ select
     row_number() over (
         partition by per_interest.platform, per_interest.account_id
         order by per_interest.posts_with_interest desc, per_interest.interest
-    ) as interest_rank
+    ) as interest_rank,
+    case
+        when per_interest.posts_by_keyword > 0 and per_interest.posts_by_embedding > 0
+            then 'keyword+embedding'
+        when per_interest.posts_by_keyword > 0 then 'keyword'
+        else 'embedding'
+    end as method,
+    per_interest.posts_by_keyword,
+    per_interest.posts_by_embedding
 from per_interest
 inner join tagged_posts
     on tagged_posts.platform = per_interest.platform

@@ -1,5 +1,7 @@
--- One row per (platform, post, interest) whose taxonomy terms the post's caption holds, deleted
--- posts included and flagged. Formulas in post_interests.yml; matching in macros/text_matching.sql.
+-- One row per (platform, post, interest, method): method 'keyword' when the taxonomy's terms are
+-- in the caption (macros/text_matching.sql), 'embedding' when the enrichment's model scored the
+-- caption for the interest (serving version only, caption unchanged since). Deleted posts
+-- included and flagged. Formulas in post_interests.yml.
 
 with
 
@@ -71,22 +73,91 @@ distinct_matches as (
 
     select distinct platform, post_id, interest, term_text from matches
 
+),
+
+serving_version as (
+
+    {{ enrichment_serving_version() }}
+
+),
+
+-- the model's interests of the caption as it is now: an edited caption waits for its new scores
+embedding_rows as (
+
+    select
+        posts.platform,
+        posts.account_id,
+        posts.post_id,
+        scores.interest,
+        cast(null as {{ dbt.type_string() }}) as matched_terms,
+        cast(null as {{ dbt.type_bigint() }}) as terms_matched,
+        posts.posted_at,
+        posts.is_deleted,
+        'embedding' as method,
+        cast(scores.score as {{ type_exact_numeric() }}) as score,
+        cast(scores.interest_rank as {{ dbt.type_int() }}) as interest_rank,
+        scores.model_version
+    from {{ source('silver', 'caption_interest_scores') }} as scores
+    inner join serving_version
+        on serving_version.model = scores.model
+        and serving_version.model_version = scores.model_version
+    inner join posts
+        on posts.platform = scores.platform
+        and posts.post_id = scores.post_id
+        and {{ dbt.hash('posts.caption') }} = scores.caption_hash
+
+),
+
+keyword_rows as (
+
+    select
+        posts.platform,
+        posts.account_id,
+        posts.post_id,
+        distinct_matches.interest,
+        {{ dbt.listagg('distinct_matches.term_text', "', '", 'order by distinct_matches.term_text') }}
+            as matched_terms,
+        count(*) as terms_matched,
+        posts.posted_at,
+        posts.is_deleted
+    from distinct_matches
+    inner join posts
+        on posts.platform = distinct_matches.platform
+        and posts.post_id = distinct_matches.post_id
+    group by
+        posts.platform, posts.account_id, posts.post_id, distinct_matches.interest,
+        posts.posted_at, posts.is_deleted
+
 )
 
 select
-    posts.platform,
-    posts.account_id,
-    posts.post_id,
-    distinct_matches.interest,
-    {{ dbt.listagg('distinct_matches.term_text', "', '", 'order by distinct_matches.term_text') }}
-        as matched_terms,
-    count(*) as terms_matched,
-    posts.posted_at,
-    posts.is_deleted
-from distinct_matches
-inner join posts
-    on posts.platform = distinct_matches.platform
-    and posts.post_id = distinct_matches.post_id
-group by
-    posts.platform, posts.account_id, posts.post_id, distinct_matches.interest, posts.posted_at,
-    posts.is_deleted
+    platform,
+    account_id,
+    post_id,
+    interest,
+    matched_terms,
+    terms_matched,
+    posted_at,
+    is_deleted,
+    'keyword' as method,
+    cast(null as {{ type_exact_numeric() }}) as score,
+    cast(null as {{ dbt.type_int() }}) as interest_rank,
+    cast(null as {{ dbt.type_string() }}) as model_version
+from keyword_rows
+
+union all
+
+select
+    platform,
+    account_id,
+    post_id,
+    interest,
+    matched_terms,
+    terms_matched,
+    posted_at,
+    is_deleted,
+    method,
+    score,
+    interest_rank,
+    model_version
+from embedding_rows

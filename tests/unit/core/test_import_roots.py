@@ -21,6 +21,7 @@ IMPORT_ROOTS = (
     "sandbox",
     "exports",
     "privacy",
+    "enrichment",
 )
 
 
