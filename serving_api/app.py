@@ -31,7 +31,7 @@ from serving_api.gold import (
     NotVisibleError,
     open_pool,
 )
-from serving_api.metrics import MetricsMiddleware
+from serving_api.metrics import MetricsMiddleware, finish_multiprocess, prepare_multiprocess
 from serving_api.request_id import RequestIdMiddleware
 from serving_api.routers import admin, auth, brands, health, influencers, meta
 
@@ -190,6 +190,10 @@ def run(
     if tls_cert:
         options.update(ssl_certfile=tls_cert, ssl_keyfile=tls_key, ssl_context_factory=tls13_only)
     if workers > 1:
-        uvicorn.run("serving_api.app:create_app", factory=True, workers=workers, **options)
+        made = prepare_multiprocess(workers)  # /metrics sums every worker
+        try:
+            uvicorn.run("serving_api.app:create_app", factory=True, workers=workers, **options)
+        finally:
+            finish_multiprocess(made)
     else:
         uvicorn.run(create_app(settings), **options)

@@ -2,13 +2,18 @@
 
 A pure ASGI middleware (no BaseHTTPMiddleware): it reads the matched route template after the
 app ran, so labels stay bounded (`/v1/influencers/{platform}/{account_id}`, never one label per
-account). With several uvicorn workers set PROMETHEUS_MULTIPROC_DIR so /metrics sums them.
+account). With several uvicorn workers `/metrics` sums them through prometheus_client's
+multiprocess mode: `run` points PROMETHEUS_MULTIPROC_DIR at a fresh directory before the
+workers start (or empties the one given) and removes it when the server stops.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -64,8 +69,38 @@ class MetricsMiddleware:
                 ERRORS.labels(str(status)).inc()
 
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_multiprocess(workers: int) -> Path | None:
+    """Before uvicorn starts several workers: the directory their metrics share, set in the
+    environment they inherit. A directory already named in PROMETHEUS_MULTIPROC_DIR is
+    emptied (files of a previous run would be summed in); else a fresh one is made. None for
+    a single worker. Returns the directory when this call made it (`finish_multiprocess`
+    removes it)."""
+    if workers <= 1:
+        return None
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="analisa-api-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(folder)
+    return folder
+
+
+def finish_multiprocess(made: Path | None) -> None:
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
+        if os.environ.get(MULTIPROC_ENV) == str(made):
+            del os.environ[MULTIPROC_ENV]
+
+
 def metrics_response() -> Response:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
