@@ -1,0 +1,261 @@
+"""Retention: raw bronze past its period is deleted once silver holds what was derived from it.
+
+The rule (docs/privacy.md, README "What is kept, and for how long"):
+
+- `bronze.raw_records`: a record goes when it was ingested more than
+  ANALISA_BRONZE_RETENTION_DAYS ago AND more than the staging lookback (one hour,
+  macros/incremental.sql) before the start of the newest silver build that the silver gate
+  accepted. Every silver model that reads bronze is incremental and keeps what it read, so such
+  a record is already in silver, or was read and had nothing to give (an error answer). Without
+  an accepted silver build nothing is purged.
+- `bronze.rejected_envelopes`: import lines that could not be loaded are never read by silver;
+  they are kept ANALISA_REJECTED_RETENTION_DAYS for someone to look at and re-import, then go.
+
+Deletes go in batches, each its own short transaction, so a large bronze is purged without a
+long lock and a purge stopped half-way keeps what it did. Each purge is recorded per table in
+ops.retention_purges (migration 011). After a purge, dbt refuses to rebuild silver from bronze
+(macros/retention.sql).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+
+from analisa.core.clock import Clock, utcnow
+
+RAW_RECORDS = "bronze.raw_records"
+REJECTED_ENVELOPES = "bronze.rejected_envelopes"
+# The incremental staging models re-read this much before their newest row (macros/incremental.sql).
+STAGING_LOOKBACK = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    bronze_days: int = 90
+    rejected_days: int = 30
+    batch_rows: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.bronze_days < 1 or self.rejected_days < 1:
+            raise ValueError("retention periods are at least one day")
+        if self.batch_rows < 1:
+            raise ValueError("the batch size is at least one row")
+
+    @classmethod
+    def from_settings(cls, settings) -> RetentionPolicy:
+        return cls(
+            bronze_days=settings.bronze_retention_days,
+            rejected_days=settings.rejected_retention_days,
+            batch_rows=settings.retention_batch_rows,
+        )
+
+
+@dataclass(frozen=True)
+class TablePurge:
+    table: str
+    period_days: int
+    cutoff: datetime | None
+    """Rows ingested (rejected) before this go; None when nothing may go yet."""
+    reason: str
+    """Which bound made the cutoff, in words."""
+    rows: int
+    """Rows deleted (on a dry run: rows that would be)."""
+    silver_through: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    purge_id: str
+    dry_run: bool
+    tables: tuple[TablePurge, ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+    def metadata(self) -> dict[str, object]:
+        """Flat values for a Dagster materialization and for the CLI's summary."""
+        out: dict[str, object] = {"purge_id": self.purge_id, "dry_run": self.dry_run}
+        for t in self.tables:
+            out[f"{t.table} rows"] = t.rows
+            out[f"{t.table} cutoff"] = t.cutoff.isoformat() if t.cutoff else "none"
+            out[f"{t.table} why"] = t.reason
+        return out
+
+
+def silver_accepted_through(conn: psycopg.Connection) -> datetime | None:
+    """The start of the newest silver build the silver gate accepted: the newest recorded build
+    that started before the gate's last acceptance (ops.silver_builds, ops.gate_row_counts)."""
+    row = conn.execute(
+        """
+        select max(b.started_at)
+        from ops.silver_builds b
+        where b.started_at <= (
+            select max(g.recorded_at) from ops.gate_row_counts g where g.layer = 'silver'
+        )
+        """
+    ).fetchone()
+    return row[0] if row else None
+
+
+def raw_records_cutoff(
+    conn: psycopg.Connection, policy: RetentionPolicy, now: datetime
+) -> tuple[datetime | None, str, datetime | None]:
+    """(cutoff, why, silver build start) for bronze.raw_records."""
+    by_period = now - timedelta(days=policy.bronze_days)
+    silver_start = silver_accepted_through(conn)
+    if silver_start is None:
+        return None, "no silver build accepted by the silver gate yet", None
+    by_silver = silver_start - STAGING_LOOKBACK
+    if by_silver < by_period:
+        why = (
+            f"silver: the last accepted silver build started {silver_start.isoformat()}, "
+            f"minus the {STAGING_LOOKBACK} staging lookback"
+        )
+        return by_silver, why, silver_start
+    return by_period, f"period: ingested more than {policy.bronze_days} days ago", silver_start
+
+
+def _count(conn: psycopg.Connection, table: str, column: str, cutoff: datetime) -> int:
+    return conn.execute(
+        f"select count(*) from {table} where {column} < %s",  # constants, not input
+        (cutoff,),
+    ).fetchone()[0]
+
+
+_DELETE_RAW = """
+    with doomed as (
+        select record_hash, fetched_at from bronze.raw_records
+        where ingested_at < %(cutoff)s
+        limit %(batch)s
+        for update skip locked
+    )
+    delete from bronze.raw_records r
+    using doomed d
+    where r.record_hash = d.record_hash and r.fetched_at = d.fetched_at
+"""
+
+_DELETE_REJECTED = """
+    with doomed as (
+        select rejection_id from bronze.rejected_envelopes
+        where rejected_at < %(cutoff)s
+        limit %(batch)s
+        for update skip locked
+    )
+    delete from bronze.rejected_envelopes r
+    using doomed d
+    where r.rejection_id = d.rejection_id
+"""
+
+
+def _delete_in_batches(
+    url: str, statement: str, cutoff: datetime, batch: int, purge_id: str, table: str
+) -> int:
+    """Delete until a batch comes back short. Each batch commits on its own, with the running
+    total in ops.retention_purges, so a purge stopped half-way says exactly what it deleted."""
+    total = 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        # a batch waits for no lock longer than this; the next run picks up what it left
+        conn.execute("set lock_timeout = '10s'")
+        while True:
+            with conn.transaction():
+                deleted = conn.execute(statement, {"cutoff": cutoff, "batch": batch}).rowcount
+                conn.execute(
+                    "update ops.retention_purges set rows_deleted = rows_deleted + %s"
+                    " where purge_id = %s and table_name = %s",
+                    (deleted, purge_id, table),
+                )
+            total += deleted
+            if deleted < batch:
+                return total
+
+
+def _record_start(conn: psycopg.Connection, purge_id: str, t: TablePurge, dry_run: bool, run_id):
+    conn.execute(
+        "insert into ops.retention_purges (purge_id, table_name, period_days, cutoff,"
+        " silver_through, dry_run, run_id) values (%s, %s, %s, %s, %s, %s, %s)",
+        (purge_id, t.table, t.period_days, t.cutoff, t.silver_through, dry_run, run_id),
+    )
+
+
+def _record_end(conn: psycopg.Connection, purge_id: str, table: str, rows: int) -> None:
+    conn.execute(
+        "update ops.retention_purges set rows_deleted = %s, finished_at = now()"
+        " where purge_id = %s and table_name = %s",
+        (rows, purge_id, table),
+    )
+
+
+def purge(
+    url: str,
+    policy: RetentionPolicy,
+    *,
+    dry_run: bool = False,
+    run_id: str | None = None,
+    clock: Clock = utcnow,
+    log: Callable[[str], None] | None = None,
+) -> PurgeReport:
+    """Purge (or, on a dry run, count) what retention lets go, and record it."""
+    now = clock()
+    purge_id = uuid.uuid4().hex
+    planned: list[tuple[TablePurge, str, str]] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        cutoff, why, silver_start = raw_records_cutoff(conn, policy, now)
+        planned.append(
+            (
+                TablePurge(RAW_RECORDS, policy.bronze_days, cutoff, why, 0, silver_start),
+                _DELETE_RAW,
+                "ingested_at",
+            )
+        )
+        planned.append(
+            (
+                TablePurge(
+                    REJECTED_ENVELOPES,
+                    policy.rejected_days,
+                    now - timedelta(days=policy.rejected_days),
+                    f"period: rejected more than {policy.rejected_days} days ago",
+                    0,
+                ),
+                _DELETE_REJECTED,
+                "rejected_at",
+            )
+        )
+        # recorded before deleting: a purge that dies half-way still shows it began (and dbt
+        # refuses a rebuild as soon as rows may be gone)
+        for table, _, _ in planned:
+            _record_start(conn, purge_id, table, dry_run, run_id)
+
+    done = []
+    for table, statement, column in planned:
+        if table.cutoff is None:
+            rows = 0
+        elif dry_run:
+            with psycopg.connect(url) as conn:
+                rows = _count(conn, table.table, column, table.cutoff)
+        else:
+            rows = _delete_in_batches(
+                url, statement, table.cutoff, policy.batch_rows, purge_id, table.table
+            )
+        with psycopg.connect(url, autocommit=True) as conn:
+            _record_end(conn, purge_id, table.table, rows)
+        if log:
+            verb = "would delete" if dry_run else "deleted"
+            cut = table.cutoff.isoformat() if table.cutoff else "nothing purgeable"
+            log(f"{table.table}: {verb} {rows} rows (cutoff {cut}; {table.reason})")
+        done.append(
+            TablePurge(
+                table.table,
+                table.period_days,
+                table.cutoff,
+                table.reason,
+                rows,
+                table.silver_through,
+            )
+        )
+    return PurgeReport(purge_id, dry_run, tuple(done))
