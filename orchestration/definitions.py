@@ -17,18 +17,26 @@ from orchestration.defs.quality.checks import (
     malformed_responses,
     silver_gate,
 )
+from orchestration.defs.retention.assets import (
+    RETENTION_KEY,
+    bronze_retention,
+    purge_bronze,
+    purge_bronze_daily,
+)
 from orchestration.lib.resources import AnalisaResource
 
 CHECKS = [bronze_gate, malformed_responses, silver_gate, gold_gate]
+# Everything that builds; retention runs on its own schedule, never as a side effect of a build.
+BUILD_ASSETS = dg.AssetSelection.all() - dg.AssetSelection.assets(RETENTION_KEY)
 
 collect_and_build = dg.define_asset_job(
     "collect_and_build",
-    selection=dg.AssetSelection.all(),
+    selection=BUILD_ASSETS,
     description="Collect every tracked account, then build silver, gold and exports behind gates.",
 )
 build_from_bronze = dg.define_asset_job(
     "build_from_bronze",
-    selection=dg.AssetSelection.all(),
+    selection=BUILD_ASSETS,
     config={"ops": {"bronze": {"config": {"collect": False}}}},
     description="Rebuild everything downstream of bronze from what bronze holds (no API calls).",
 )
@@ -44,10 +52,10 @@ def build_definitions(analisa: AnalisaResource | None = None) -> dg.Definitions:
     """The definitions with their resources; tests pass an AnalisaResource with own prefixes."""
     dbt_silver, dbt_gold = layer_assets()
     return dg.Definitions(
-        assets=[bronze, dbt_silver, dbt_gold, gold_parquet, gold_cache_version],
+        assets=[bronze, dbt_silver, dbt_gold, gold_parquet, gold_cache_version, bronze_retention],
         asset_checks=CHECKS,
-        jobs=[collect_and_build, build_from_bronze],
-        schedules=[collect_every_6_hours],
+        jobs=[collect_and_build, build_from_bronze, purge_bronze],
+        schedules=[collect_every_6_hours, purge_bronze_daily],
         sensors=[plan_collection],
         resources={"analisa": analisa or AnalisaResource()},
     )

@@ -20,6 +20,7 @@ from analisa.cli import (
     keys,
     metrics,
     privacy,
+    retention,
     serve,
     tasks,
     tokens,
@@ -98,6 +99,7 @@ app.add_typer(accounts_list.app, name="accounts", rich_help_panel=ACCOUNTS)
 app.add_typer(tasks.app, name="tasks", rich_help_panel=ACCOUNTS)
 app.add_typer(track.app, name="track", rich_help_panel=ACCOUNTS)
 app.add_typer(keys.app, name="keys", rich_help_panel=ADMIN)
+app.add_typer(retention.app, name="retention", rich_help_panel=ADMIN)
 app.command(rich_help_panel=SERVE)(serve.serve)
 app.command(rich_help_panel=SERVE)(serve.sandbox)
 app.command(rich_help_panel=ADMIN)(database.migrate)

@@ -152,6 +152,15 @@ class Settings(BaseSettings):
         10_000, ge=1, le=1_000_000, alias="ANALISA_RETENTION_BATCH_ROWS"
     )
 
+    # Retention (orchestration/defs/retention, docs/privacy.md): raw bronze is purged this many
+    # days after it was ingested, once silver holds what was derived from it; rejected import
+    # lines (never read by silver) after their own period; deletes go in batches of this size.
+    bronze_retention_days: int = Field(90, ge=1, alias="ANALISA_BRONZE_RETENTION_DAYS")
+    rejected_retention_days: int = Field(30, ge=1, alias="ANALISA_REJECTED_RETENTION_DAYS")
+    retention_batch_rows: int = Field(
+        10_000, ge=1, le=1_000_000, alias="ANALISA_RETENTION_BATCH_ROWS"
+    )
+
     # Serving.
     api_cache_ttl_seconds: int = Field(300, alias="ANALISA_API_CACHE_TTL")
     api_redis_max_connections: int = Field(50, alias="ANALISA_API_REDIS_MAX_CONNECTIONS")

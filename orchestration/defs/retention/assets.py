@@ -5,7 +5,6 @@ cutoffs and why); its own job and schedule, kept out of the build jobs so that r
 never deletes raw data as a side effect.
 """
 
-
 import dagster as dg
 
 from orchestration.defs.retention.purge import RetentionPolicy, purge

@@ -40,6 +40,7 @@ EXPECTED_ASSETS = {
     "ops/brand_targets",
     "exports/gold_parquet",
     "serving/gold_cache_version",
+    "ops/bronze_retention",
 }
 
 
@@ -116,7 +117,23 @@ def test_gold_depends_on_silver_and_exports_on_gold():
 
 def test_jobs_schedules_and_dbt_args():
     assert {j.name for j in defs.jobs} >= {"collect_and_build", "build_from_bronze"}
-    (schedule,) = defs.schedules
-    assert (schedule.name, schedule.cron_schedule) == ("collect_every_6_hours", "0 */6 * * *")
+    schedules = {s.name: s for s in defs.schedules}
+    collect = schedules["collect_every_6_hours"]
+    assert collect.cron_schedule == "0 */6 * * *"
     assert build_args() == ["build"]
     assert build_args(full_refresh=True) == ["build", "--full-refresh"]
+
+
+def test_retention_runs_daily_on_its_own_and_never_inside_a_build():
+    retention = dg.AssetKey(["ops", "bronze_retention"])
+    schedule = {s.name: s for s in defs.schedules}["purge_bronze_daily"]
+    assert schedule.cron_schedule == "30 3 * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.job_name == "purge_bronze"
+    graph = _graph()
+    assert defs.get_job_def("purge_bronze").asset_layer.selected_asset_keys == {retention}
+    for name in ("collect_and_build", "build_from_bronze"):
+        selected = defs.get_job_def(name).asset_layer.selected_asset_keys
+        assert retention not in selected, name
+        assert dg.AssetKey(["gold", "fct_post_engagement"]) in selected, name
+    assert graph.get(retention).group_name == "retention"
