@@ -191,7 +191,7 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
             f" account_captured_at:{T} engagement_rate_followers:{F} engagement_rate_reach:{F}"
             f" engagement_rate_views:{F} likes_hidden:{B} shares_unknown:{B} is_sponsored:{B}"
             f" sponsored_marker:{S} is_deleted:{B} deleted_at:{T} first_seen_at:{T}"
-            f" captured_at:{T}"
+            f" captured_at:{T} caption_sentiment:{S} caption_sentiment_score:{F}"
         ),
         date_column="captured_at",
         description="One row per post: latest counts and engagement rates.",
@@ -226,7 +226,8 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
         "gold.post_interests",
         _cols(
             f"platform:{S} account_id:{S} post_id:{S} interest:{S} matched_terms:{S}"
-            f" terms_matched:{N} posted_at:{T} is_deleted:{B}"
+            f" terms_matched:{N} posted_at:{T} is_deleted:{B} method:{S} score:{F}"
+            f" interest_rank:{N} model_version:{S}"
         ),
         date_column="posted_at",
         date_key="posted_date",
@@ -236,9 +237,19 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
         "gold.influencer_interests",
         _cols(
             f"platform:{S} account_id:{S} interest:{S} posts_with_interest:{N}"
-            f" posts_with_any_interest:{N} share:{F} interest_rank:{N}"
+            f" posts_with_any_interest:{N} share:{F} interest_rank:{N} method:{S}"
+            f" posts_by_keyword:{N} posts_by_embedding:{N}"
         ),
         description="Share of an influencer's posts per interest.",
+    ),
+    ExportTable(
+        "gold.influencer_caption_sentiment",
+        _cols(
+            f"platform:{S} account_id:{S} posts_scored:{N} posts_positive:{N}"
+            f" posts_neutral:{N} posts_negative:{N} positive_share:{F} neutral_share:{F}"
+            f" negative_share:{F}"
+        ),
+        description="Share of an influencer's captions per sentiment (enrichment model).",
     ),
     ExportTable(
         "gold.brand_influencer_fit",
