@@ -5,11 +5,13 @@ Nothing here runs at import: `layer_assets` is called when the definitions are b
 when the dbt manifest is read (and made, if missing)."""
 
 from functools import cache
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import dbt_assets
 
 from orchestration.defs.dbt.resources import analisa_dbt_project, dbt_cli
+from orchestration.defs.dbt.target_cleanup import clean_target_runs, target_dir
 from orchestration.lib.resources import AnalisaResource
 from orchestration.lib.translator import AnalisaTranslator
 
@@ -40,8 +42,13 @@ def _layer(select: str, name: str):
     def _assets(
         context: dg.AssetExecutionContext, config: DbtBuildConfig, analisa: AnalisaResource
     ):
-        with dbt_cli(project, analisa.database_url()) as dbt:
-            yield from dbt.cli(build_args(config.full_refresh), context=context).stream()
+        try:
+            with dbt_cli(project, analisa.database_url()) as dbt:
+                yield from dbt.cli(build_args(config.full_refresh), context=context).stream()
+        finally:
+            clean_target_runs(
+                target_dir(Path(project.project_dir)), keep=analisa.settings().dbt_target_keep
+            )
 
     return _assets
 

@@ -1,0 +1,69 @@
+"""dbt invocation folders under target/ are removed after each invocation, the newest few per
+op kept; dbt's own files there are never touched."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.dbt.resources import dbt_executable, dbt_project_dir
+from orchestration.defs.dbt.target_cleanup import clean_target_runs, target_dir
+
+
+def make(folder: Path, mtime: float) -> Path:
+    folder.mkdir()
+    (folder / "run_results.json").write_text("{}")
+    os.utime(folder, (mtime, mtime))
+    return folder
+
+
+def test_keeps_the_newest_folders_of_each_op_and_dbts_own_files(tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    for name in ("manifest.json", "partial_parse.msgpack", "semantic_manifest.json"):
+        (target / name).write_text("x")
+    compiled = make(target / "compiled", 1)  # a plain `dbt` run's folder: not ours to remove
+    silver = [make(target / f"dbt_silver-1a2b3c{n}-abcdef{n}", 100 + n) for n in range(8)]
+    gold = [make(target / f"dbt_gold-1a2b3c{n}-0bcdef{n}", 100 + n) for n in range(3)]
+    lone = make(target / "9f8e7d6", 50)  # an invocation without a Dagster context
+
+    removed = clean_target_runs(target, keep=5)
+
+    assert sorted(removed) == sorted(silver[:3])
+    assert sorted(p for p in target.iterdir() if p.is_dir()) == sorted(
+        [compiled, lone, *silver[3:], *gold]
+    )
+    assert {p.name for p in target.iterdir() if p.is_file()} == {
+        "manifest.json",
+        "partial_parse.msgpack",
+        "semantic_manifest.json",
+    }
+    # run again: nothing more to remove
+    assert clean_target_runs(target, keep=5) == []
+    assert sorted(clean_target_runs(target, keep=1)) == sorted([*silver[3:7], *gold[:2]])
+    assert sorted(p.name for p in target.iterdir() if p.is_dir()) == sorted(
+        [compiled.name, lone.name, silver[7].name, gold[2].name]
+    )
+
+
+def test_names_dagster_dbt_gives_are_recognised(tmp_path, monkeypatch):
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "t"))
+    resource = DbtCliResource(project_dir=str(dbt_project_dir()), dbt_executable=dbt_executable())
+    path = resource._get_unique_target_path(context=None)
+    assert path.parent == tmp_path / "t"
+    assert target_dir(tmp_path) == tmp_path / "t"
+    (tmp_path / "t").mkdir()
+    make(path, 1)
+    make(tmp_path / "t" / "1234567", 2)
+    assert clean_target_runs(tmp_path / "t", keep=1) == [path]
+
+
+def test_target_dir_defaults_to_the_projects_target(tmp_path, monkeypatch):
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
+    assert target_dir(tmp_path) == tmp_path / "target"
+    assert clean_target_runs(tmp_path / "missing", keep=5) == []
+    with pytest.raises(ValueError):
+        clean_target_runs(tmp_path, keep=0)
