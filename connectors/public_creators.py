@@ -14,6 +14,7 @@ import httpx
 import psycopg
 
 from analisa.core.settings import Settings
+from connectors import suppression
 from connectors.instagram.client import InstagramClient
 from connectors.instagram.facebook_login import DiscoveryLogin, FacebookLogin
 from connectors.oauth_connect import code_from_redirect
@@ -45,7 +46,16 @@ def login(
 def track(settings: Settings, http: httpx.Client, db_url: str, username: str) -> str:
     """Register a public Instagram creator by username; returns the creator's account id."""
     username = username.strip().lstrip("@")
+    key = settings.pseudonym_key.get_secret_value()
+    erased = TrackError(
+        "This creator's data was erased at their request: they are not tracked again "
+        "unless they connect their account themselves."
+    )
     with psycopg.connect(db_url) as conn:
+        with conn.transaction():
+            listed = suppression.load(conn, key)
+        if suppression.username_token(username, key) in listed.usernames:
+            raise erased
         token = load_discovery_token(conn, vault_for(settings))
     if token is None:
         raise TrackError(
@@ -71,5 +81,7 @@ def track(settings: Settings, http: httpx.Client, db_url: str, username: str) ->
         )
     creator_id = str(found["id"])
     with psycopg.connect(db_url) as conn, conn.transaction():
+        if suppression.is_suppressed(conn, key, "instagram", creator_id):
+            raise erased
         track_public(conn, "instagram", creator_id, username)
     return creator_id

@@ -19,8 +19,17 @@ def rotate() -> None:
 
     settings, url = setup()
     vault = vault_for(settings)
+    from privacy.audit import os_actor, record
+
     with psycopg.connect(url) as conn, conn.transaction():
         rotated, failed = rotate_keys(conn, vault)
+        record(
+            conn,
+            actor=os_actor(),
+            action="key_rotation",
+            outcome="failed" if failed else "ok",
+            details={"key_id": vault.key_id, "rotated": rotated, "not_decrypted": len(failed)},
+        )
     console.print(f"{rotated} token(s) now sealed with key id {vault.key_id}.")
     if failed:
         for line in failed:
