@@ -16,12 +16,14 @@ from analisa.cli import (
     clients,
     data,
     database,
+    docs,
     export,
     keys,
     metrics,
     privacy,
     retention,
     serve,
+    similar,
     tasks,
     tokens,
     track,
@@ -105,7 +107,9 @@ app.command(rich_help_panel=SERVE)(serve.sandbox)
 app.command(rich_help_panel=ADMIN)(database.migrate)
 app.add_typer(database.app, name="db", rich_help_panel=SERVE)
 app.command(rich_help_panel=SERVE)(export.export)
+app.command(rich_help_panel=SERVE)(docs.docs)
 app.command(rich_help_panel=SERVE)(metrics.metrics)
+app.command(rich_help_panel=SERVE)(similar.similar)
 BRANDS = "Brands"
 app.add_typer(brands.app, name="brands", rich_help_panel=BRANDS)
 API_ACCESS = "API access"
