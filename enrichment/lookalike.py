@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from enrichment.versions import serving_version
 
@@ -60,7 +61,7 @@ _HNSW_CANDIDATES = """
 """
 
 
-def uses_pgvector(conn: psycopg.Connection) -> bool:
+def uses_pgvector(conn: psycopg.Connection | psycopg.Cursor) -> bool:
     return (
         conn.execute(
             "select 1 from information_schema.columns where table_schema = 'silver'"
@@ -89,11 +90,12 @@ def similar(
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
+    cur = conn.cursor(row_factory=tuple_row)  # whatever rows the caller's connection makes
     version = serving_version(conn)
     if version is None:
         raise NoContentVector("no enrichment version has run yet")
     model, _, embedding_version = version
-    row = conn.execute(
+    row = cur.execute(
         "select content_vector from silver.influencer_content_vectors where platform = %s"
         " and account_id = %s and model = %s and model_version = %s",
         (platform, account_id, model, embedding_version),
@@ -109,7 +111,7 @@ def similar(
         "limit": limit,
         **(among_params or {}),
     }
-    pgvector = uses_pgvector(conn)
+    pgvector = uses_pgvector(cur)
     if exact is False and not pgvector:
         raise RuntimeError("pgvector is not installed in this database")
     restrict = f" and ({among})" if among else ""
@@ -117,15 +119,15 @@ def similar(
     if pgvector and not exact and not among:
         params["candidates"] = max(MIN_CANDIDATES, limit * CANDIDATE_FACTOR)
         with conn.transaction():
-            conn.execute("set local hnsw.ef_search = 400")
-            if conn.execute(
+            cur.execute("set local hnsw.ef_search = 400")
+            if cur.execute(
                 "select 1 from pg_settings where name = 'hnsw.iterative_scan'"
             ).fetchone():
-                conn.execute("set local hnsw.iterative_scan = relaxed_order")
-            rows = conn.execute(
+                cur.execute("set local hnsw.iterative_scan = relaxed_order")
+            rows = cur.execute(
                 _EXACT.format(candidates=f"and (v.platform, v.account_id) in ({_HNSW_CANDIDATES})"),
                 params,
             ).fetchall()
     else:
-        rows = conn.execute(_EXACT.format(candidates=restrict), params).fetchall()
+        rows = cur.execute(_EXACT.format(candidates=restrict), params).fetchall()
     return [Lookalike(r[0], r[1], r[2], r[3]) for r in rows]

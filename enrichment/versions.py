@@ -5,6 +5,7 @@ SQL (macros/enrichment.sql) over the same table."""
 from __future__ import annotations
 
 import psycopg
+from psycopg.rows import tuple_row
 
 SERVING_VERSION = """
     select model, model_version, embedding_version
@@ -16,5 +17,5 @@ SERVING_VERSION = """
 
 def serving_version(conn: psycopg.Connection) -> tuple[str, str, str] | None:
     """(model, classifier version, embedding version) gold and lookalikes read, or None."""
-    row = conn.execute(SERVING_VERSION).fetchone()
+    row = conn.cursor(row_factory=tuple_row).execute(SERVING_VERSION).fetchone()
     return (row[0], row[1], row[2]) if row else None

@@ -472,6 +472,63 @@ class GoldReader:
                 (platform, account_id),
             ).fetchall()
 
+    def similar(
+        self, workspace_id: int, platform: str, account_id: str, limit: int
+    ) -> dict[str, Any]:
+        """The workspace's creators nearest in content to this one (enrichment/lookalike.py).
+        Without a content vector (enrichment off or not run yet) the list is empty and says why."""
+        from enrichment.lookalike import NoContentVector
+        from enrichment.lookalike import similar as nearest
+        from enrichment.versions import serving_version
+
+        with self._connection() as conn:
+            self._require(conn, "dim_influencers")
+            self._visible(conn, workspace_id, platform, account_id)
+            if (
+                conn.execute("select to_regclass('silver.enrichment_versions')").fetchone()[
+                    "to_regclass"
+                ]
+                is None
+            ):
+                return {"items": [], "model_version": None, "unavailable": "enrichment not set up"}
+            version = serving_version(conn)
+            try:
+                found = nearest(
+                    conn,
+                    platform,
+                    account_id,
+                    limit=limit,
+                    among="exists (select 1 from ops.workspace_influencers w"
+                    " where w.workspace_id = %(wid)s and w.platform = v.platform"
+                    " and w.account_id = v.account_id)",
+                    among_params={"wid": workspace_id},
+                )
+            except NoContentVector as exc:
+                return {"items": [], "model_version": None, "unavailable": str(exc)}
+            names = {
+                (r["platform"], r["account_id"]): r["username"]
+                for r in conn.execute(
+                    "select platform, account_id, username from gold.dim_influencers"
+                    " where (platform, account_id) in"
+                    " (select * from unnest(%s::text[], %s::text[]))",
+                    ([f.platform for f in found], [f.account_id for f in found]),
+                ).fetchall()
+            }
+        return {
+            "model_version": version[2] if version else None,
+            "unavailable": None,
+            "items": [
+                {
+                    "platform": f.platform,
+                    "account_id": f.account_id,
+                    "username": names.get((f.platform, f.account_id)),
+                    "similarity": float(f.similarity),
+                    "posts_used": f.posts_used,
+                }
+                for f in found
+            ],
+        }
+
     def quality(self, workspace_id: int, platform: str, account_id: str) -> dict[str, Any]:
         with self._connection() as conn:
             self._require(conn, "dim_influencers")

@@ -222,6 +222,31 @@ class InterestList(BaseModel):
     items: list[Interest]
 
 
+class Lookalike(BaseModel):
+    platform: str
+    account_id: str
+    username: str | None = None
+    similarity: float = Field(
+        description="Cosine similarity of the two creators' content vectors (the normalised "
+        "mean of the embeddings of their 30 latest live captions), -1 to 1; 1 = the same."
+    )
+    posts_used: int = Field(description="Captions averaged into this creator's content vector.")
+
+
+class LookalikeList(BaseModel):
+    platform: str
+    account_id: str
+    model_version: str | None = Field(
+        None, description="The embedding model version the vectors come from."
+    )
+    unavailable: str | None = Field(
+        None, description="Why there is no answer (enrichment off or not run yet), if so."
+    )
+    items: list[Lookalike] = Field(
+        description="The workspace's creators nearest in content, nearest first."
+    )
+
+
 class QualitySignal(BaseModel):
     name: str = Field(description="follower_spike, engagement_vs_tier, comment_like_ratio, ...")
     value: float | None = None

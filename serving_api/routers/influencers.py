@@ -27,6 +27,7 @@ from serving_api.schemas import (
     InfluencerPage,
     InfluencerSort,
     InterestList,
+    LookalikeList,
     Platform,
     PostList,
     Quality,
@@ -368,3 +369,29 @@ def _signal(name: str, row: dict) -> QualitySignal:
         if isinstance(reason := _pick(row, f"{name}_null_reason"), str)
         else None,
     )
+
+
+@router.get(
+    "/{platform}/{account_id}/similar",
+    response_model=LookalikeList,
+    summary="Creators who post like this one",
+    operation_id="list_similar_influencers",
+    responses=READ_ERRORS,
+)
+async def list_similar(
+    request: Request,
+    principal: Viewer,
+    gold: GoldDep,
+    cache: CacheDep,
+    platform: PlatformPath,
+    account_id: AccountPath,
+    limit: Annotated[int, Query(ge=1, le=100, description="How many creators.")] = 10,
+) -> Response:
+    """The workspace's creators whose recent captions are nearest in meaning to this one's
+    (the AI enrichment's content vectors, cosine similarity), nearest first."""
+
+    def load() -> LookalikeList:
+        found = gold.similar(principal.workspace_id, platform, account_id, limit)
+        return LookalikeList(platform=platform, account_id=account_id, **found)
+
+    return await cache.respond(request, principal, request.url.path, {"limit": limit}, load)

@@ -1,0 +1,66 @@
+"""`analisa similar`: lookalike creators by what they post (the enrichment's content vectors)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import psycopg
+import typer
+from rich.table import Table
+
+from analisa.cli.runtime import console, fail, setup
+from analisa.core.catalog import PLATFORMS
+
+
+def similar(
+    platform: Annotated[str, typer.Argument(help=f"One of: {', '.join(PLATFORMS)}.")],
+    account_id: Annotated[str, typer.Argument(help="The creator's account id on that platform.")],
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=100, help="How many creators.")
+    ] = 10,
+) -> None:
+    """The creators whose recent captions are nearest in meaning to this creator's (cosine
+    similarity of their content vectors, 1 = the same), nearest first. Needs a pipeline run
+    with the enrichment on (ANALISA_ENRICHMENT, on by default when its model is installed)."""
+    from enrichment.lookalike import NoContentVector, similar
+
+    if platform not in PLATFORMS:
+        raise fail(f"unknown platform {platform!r} (expected one of {', '.join(PLATFORMS)})")
+    _, url = setup()
+    with psycopg.connect(url) as conn:
+        try:
+            found = similar(conn, platform, account_id, limit=limit)
+        except NoContentVector as exc:
+            raise fail(
+                f"No lookalikes: {exc}. Run `analisa pipeline` with the enrichment on "
+                "(ANALISA_ENRICHMENT=on) after the creator's posts are collected."
+            ) from None
+        names = _usernames(conn, found)
+    if not found:
+        console.print("No other creator has a content vector yet.")
+        return
+    table = Table(title=f"Creators posting like {platform}/{account_id}")
+    for column in ("#", "platform", "account id", "username", "similarity", "posts used"):
+        table.add_column(column, justify="right" if column in ("#", "similarity") else "left")
+    for rank, match in enumerate(found, start=1):
+        table.add_row(
+            str(rank),
+            match.platform,
+            match.account_id,
+            names.get((match.platform, match.account_id)) or "",
+            f"{match.similarity:.4f}",
+            str(match.posts_used),
+        )
+    console.print(table)
+
+
+def _usernames(conn: psycopg.Connection, found) -> dict[tuple[str, str], str]:
+    """Handles from gold, when gold is built (a lookalike needs no gold to be found)."""
+    if not conn.execute("select to_regclass('gold.dim_influencers') is not null").fetchone()[0]:
+        return {}
+    rows = conn.execute(
+        "select platform, account_id, username from gold.dim_influencers"
+        " where (platform, account_id) in (select * from unnest(%s::text[], %s::text[]))",
+        ([f.platform for f in found], [f.account_id for f in found]),
+    ).fetchall()
+    return {(r[0], r[1]): r[2] for r in rows}
