@@ -11,6 +11,7 @@ from orchestration.defs.collection.assets import bronze
 from orchestration.defs.collection.planner import plan_collection
 from orchestration.defs.dbt.assets import layer_assets
 from orchestration.defs.exports.assets import gold_cache_version, gold_parquet
+from orchestration.defs.observability.runs import record_failed_runs, record_successful_runs
 from orchestration.defs.quality.checks import (
     bronze_gate,
     gold_gate,
@@ -56,7 +57,7 @@ def build_definitions(analisa: AnalisaResource | None = None) -> dg.Definitions:
         asset_checks=CHECKS,
         jobs=[collect_and_build, build_from_bronze, purge_bronze],
         schedules=[collect_every_6_hours, purge_bronze_daily],
-        sensors=[plan_collection],
+        sensors=[plan_collection, record_successful_runs, record_failed_runs],
         resources={"analisa": analisa or AnalisaResource()},
     )
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import build_definitions
+from orchestration.defs.observability.runs import record_pipeline_run
 from orchestration.lib.resources import AnalisaResource
+
+_log = logging.getLogger(__name__)
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 GATE_STEPS = frozenset({"bronze_gate", "malformed_responses", "silver_gate", "gold_gate"})
@@ -76,6 +79,10 @@ def run_job(
     for stats in instance.get_run_step_stats(result.run_id):
         if stats.start_time is not None and stats.end_time is not None:
             outcome.step_seconds[stats.step_key] = stats.end_time - stats.start_time
+    try:  # for `analisa metrics`: the daemon's sensors never see an in-process run
+        record_pipeline_run(instance, result.run_id, (analisa or AnalisaResource()).database_url())
+    except Exception as exc:  # monitoring must not fail a run that succeeded
+        _log.warning("run %s not recorded for monitoring: %s", result.run_id, exc)
     return outcome
 
 
