@@ -307,7 +307,7 @@ def export_gold(
     database_url: str,
     root: str,
     *,
-    keep: int = 1,
+    keep: int = 0,
     tables: Iterable[ExportTable] = TABLES,
     gold_version: int | None = None,
     storage_options: dict[str, Any] | None = None,
@@ -316,6 +316,10 @@ def export_gold(
 ) -> dict[str, Any]:
     """Write every declared table as a new version under `root`, switch to it, purge older
     versions beyond `keep`, and return the manifest.
+
+    `keep` defaults to 0: called as `export_gold(url, root)` (as an erasure does), no earlier
+    version survives the call. The pipeline and `analisa export` keep
+    ANALISA_EXPORT_KEEP_VERSIONS older versions for readers still on them.
 
     Every table's columns are checked against its declaration before anything is written:
     a missing or undeclared column raises ExportSchemaError and the current version stays.

@@ -368,3 +368,22 @@ def test_the_declared_kinds_cover_every_column_once():
     )
     assert table("dim_brands").partition_keys == ()
     assert date(2026, 1, 1).isoformat() == "2026-01-01"
+
+
+def test_by_default_an_export_leaves_no_earlier_version(gold_db, tmp_path):
+    # what an erasure relies on: after export_gold(url, root), no file from before remains
+    root = tmp_path / "exports"
+    export_gold(gold_db, str(root), keep=3)
+    export_gold(gold_db, str(root), keep=3)
+    with psycopg.connect(gold_db, autocommit=True) as conn:
+        conn.execute("delete from gold.fct_post_engagement where account_id = 'ig-1'")
+    latest = export_gold(gold_db, str(root))
+    assert [p.name for p in (root / "versions").iterdir()] == [latest["build_id"]]
+    files = [p for p in root.rglob("*.parquet")]
+    held = sum(
+        pq.read_table(p).column("account_id").to_pylist().count("ig-1")
+        for p in files
+        if "account_id" in pq.read_schema(p).names
+    )
+    assert held == 0
+    assert read_table(str(root), "fct_post_engagement").num_rows == 1
