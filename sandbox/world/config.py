@@ -35,6 +35,9 @@ class SandboxConfig:
     follower spike, engagement far outside its tier, sponsored posts with disclosure markers,
     an audience inside one target exactly, a fitness-only creator. Off by default: the seeded
     worlds tests pin stay as they are; the planted accounts draw from their own random source."""
+    planted_twins: bool = False
+    """Add two Instagram creators who post the same things in other words (sandbox/world/twins.py),
+    for lookalike search. Off by default; their own random source, like the planted truths."""
     planted_spike_epoch: int = 3
     """The advance at which the planted spike account gains half its followers in a day."""
     instagram_client_id: str = "sandbox-instagram-app"

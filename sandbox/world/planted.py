@@ -61,6 +61,7 @@ class _Plant:
     username: str
     followers: int
     captions: tuple[tuple[str, str], ...]
+    niche: str | None = None
 
 
 PLANTS = (
@@ -87,8 +88,11 @@ def _exact_audience() -> Audience:
 class PlantedTruths:
     """Makes the planted accounts and their posts, and moves them on at each advance."""
 
+    plants: tuple[_Plant, ...] = PLANTS
+    source = "planted"
+
     def __init__(self, seed: int, ids: set[str], spike_epoch: int) -> None:
-        self.rng = random.Random(f"planted-{seed}")
+        self.rng = random.Random(f"{self.source}-{seed}")
         self._generator = WorldGenerator(self.rng, hidden_likes_fraction=0.0, ids=ids)
         self._spike_epoch = spike_epoch
         self._post_counts: dict[str, int] = {}
@@ -97,7 +101,7 @@ class PlantedTruths:
     def accounts(self) -> list[tuple[Account, Audience]]:
         """The planted accounts with their audiences, in PLANTS order."""
         made = []
-        for plant in PLANTS:
+        for plant in self.plants:
             account_id, app_scoped_id = self._generator.instagram_ids()
             account = Account(
                 platform="instagram",
@@ -106,7 +110,7 @@ class PlantedTruths:
                 name=plant.username.replace(".", " ").title(),
                 followers=plant.followers,
                 following=self.rng.randint(100, 900),
-                niche="fitness" if plant.username == FITNESS else "lifestyle",
+                niche=plant.niche or ("fitness" if plant.username == FITNESS else "lifestyle"),
                 app_scoped_id=app_scoped_id,
                 bio="Planted truth of the sandbox",
             )
@@ -117,7 +121,7 @@ class PlantedTruths:
 
     def post(self, account: Account, posted: datetime, now: datetime) -> Post:
         """The account's next post: its captions in turn, its planted engagement applied."""
-        plant = next(p for p in PLANTS if p.username == account.username)
+        plant = next(p for p in self.plants if p.username == account.username)
         n = self._post_counts.get(account.account_id, 0)
         self._post_counts[account.account_id] = n + 1
         sponsored = plant.username == SPONSOR and n % 3 == 0

@@ -25,6 +25,7 @@ from sandbox.world.faults import Fault, FaultQueue
 from sandbox.world.generation import WorldGenerator
 from sandbox.world.model import Account, Post
 from sandbox.world.planted import PlantedTruths
+from sandbox.world.twins import PlantedTwins
 
 # One advance is one poll of the collector: a day of platform time.
 POLL_INTERVAL = timedelta(days=1)
@@ -57,10 +58,12 @@ class SandboxWorld:
         self._instagram_ids: dict[str, str] = {}
         self._clock_offset = timedelta(0)
         self._monotonic_start = time.monotonic()
-        self._planted: PlantedTruths | None = None
+        self._plantings: list[PlantedTruths] = []
         self._populate()
         if self.config.planted_truths:
-            self._plant()
+            self._plant(PlantedTruths)
+        if self.config.planted_twins:
+            self._plant(PlantedTwins)
 
     # --- time -------------------------------------------------------------------------------
 
@@ -99,12 +102,13 @@ class SandboxWorld:
                     posted -= timedelta(seconds=rng.randint(6 * 3_600, 72 * 3_600))
                 self._refresh_counts(account)
 
-    def _plant(self) -> None:
-        """The planted accounts, after every default one and from their own random source."""
+    def _plant(self, kind: type[PlantedTruths]) -> None:
+        """Planted accounts, after every default one and from their own random source."""
         cfg = self.config
-        self._planted = PlantedTruths(cfg.seed, self._generator.ids, cfg.planted_spike_epoch)
-        rng = self._planted.rng
-        for account, audience in self._planted.accounts():
+        planting = kind(cfg.seed, self._generator.ids, cfg.planted_spike_epoch)
+        self._plantings.append(planting)
+        rng = planting.rng
+        for account, audience in planting.accounts():
             self._add_account(account, audience)
             posted = cfg.start - timedelta(seconds=rng.randint(3_600, 30 * 3_600))
             for _ in range(cfg.posts_per_influencer):
@@ -112,8 +116,8 @@ class SandboxWorld:
                 posted -= timedelta(seconds=rng.randint(6 * 3_600, 72 * 3_600))
             self._refresh_counts(account)
 
-    def _is_planted(self, account: Account) -> bool:
-        return self._planted is not None and account.account_id in self._planted.account_ids
+    def _planting(self, account: Account) -> PlantedTruths | None:
+        return next((p for p in self._plantings if account.account_id in p.account_ids), None)
 
     def _add_account(self, account: Account, audience: Audience | None) -> None:
         platform = account.platform
@@ -127,8 +131,9 @@ class SandboxWorld:
             self._audiences[account.account_id] = audience
 
     def _add_post(self, account: Account, posted: datetime) -> Post:
-        if self._planted is not None and self._is_planted(account):
-            post = self._planted.post(account, posted, self.poll_time)
+        planting = self._planting(account)
+        if planting is not None:
+            post = planting.post(account, posted, self.poll_time)
         else:
             post = self._generator.post(account, posted, self.poll_time)
         self._state[account.platform].posts[account.account_id][post.post_id] = post
@@ -148,7 +153,7 @@ class SandboxWorld:
             now, cfg = self.poll_time, self.config
             for platform in PLATFORMS:
                 for account in self._state[platform].accounts.values():
-                    planted = self._planted if self._is_planted(account) else None
+                    planted = self._planting(account)
                     rng = planted.rng if planted else self._rng
                     move_followers(account, rng)
                     if planted:
