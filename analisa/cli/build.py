@@ -80,6 +80,14 @@ def pipeline(
     _, url = setup()
     if bronze_is_empty(url):
         raise fail(NOTHING_IN_BRONZE)
+    if full_refresh:
+        # dbt refuses too (macros/retention.sql); this says why before anything runs
+        from orchestration.defs.retention.purge import purged_history, refused_rebuild_message
+
+        with psycopg.connect(url) as conn:
+            purged = purged_history(conn)
+        if purged:
+            raise fail(refused_rebuild_message(*purged))
     _run(
         url,
         "build_from_bronze",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
@@ -119,6 +119,28 @@ def raw_records_cutoff(
         )
         return by_silver, why, silver_start
     return by_period, f"period: ingested more than {policy.bronze_days} days ago", silver_start
+
+
+def purged_history(conn: psycopg.Connection) -> tuple[int, datetime] | None:
+    """(records purged, newest cutoff) when retention has deleted raw bronze (or a purge may
+    have and did not finish): silver can no longer be rebuilt from bronze without losing them.
+    The same question dbt asks before a rebuild (macros/retention.sql)."""
+    row = conn.execute(
+        "select count(*), coalesce(sum(rows_deleted), 0), max(cutoff) from ops.retention_purges"
+        " where table_name = %s and not dry_run and cutoff is not null"
+        " and (rows_deleted > 0 or finished_at is null)",
+        (RAW_RECORDS,),
+    ).fetchone()
+    return (row[1], row[2]) if row[0] else None
+
+
+def refused_rebuild_message(records: int, cutoff: datetime) -> str:
+    return (
+        f"Refusing a full refresh: retention purged {records} bronze records ingested before "
+        f"{cutoff.astimezone(UTC).isoformat()} (ops.retention_purges), and rebuilding silver "
+        "from bronze would silently lose every row derived from them. Build incrementally "
+        "(without --full-refresh)."
+    )
 
 
 def _count(conn: psycopg.Connection, table: str, column: str, cutoff: datetime) -> int:

@@ -18,7 +18,7 @@ from connectors.bronze_writer import write_records
 from connectors.records import RawRecord
 from expectations.history import record as accept_build
 from orchestration.defs.retention.assets import bronze_retention
-from orchestration.defs.retention.purge import RetentionPolicy, purge
+from orchestration.defs.retention.purge import RetentionPolicy, purge, purged_history
 from orchestration.lib.resources import AnalisaResource
 from tests.integration.transforms.dbt_fixtures import dbt_output, run_dbt
 
@@ -273,4 +273,41 @@ def test_dagster_asset_and_cli_record_each_purge(db_url, tmp_path, monkeypatch):
             r[0] for r in conn.execute("select run_id from ops.retention_purges where not dry_run")
         }
     assert run_ids == {run.run_id}
+    get_settings.cache_clear()
+
+
+def test_pipeline_full_refresh_after_a_purge_is_refused_before_anything_runs(
+    db_url, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("ANALISA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    get_settings.cache_clear()
+    cutoff = datetime(2026, 8, 24, 3, 30, tzinfo=UTC)
+    _write(db_url, {"P1": (_profile(datetime(2026, 11, 1, tzinfo=UTC), 1000, "p1"), None)})
+    with psycopg.connect(db_url) as conn:
+        # a dry run and a purge that deleted nothing do not stop a rebuild ...
+        conn.execute(
+            "insert into ops.retention_purges (purge_id, table_name, period_days, cutoff,"
+            " rows_deleted, dry_run, finished_at) values"
+            " ('a', 'bronze.raw_records', 90, %s, 12, true, now()),"
+            " ('b', 'bronze.raw_records', 90, %s, 0, false, now())",
+            (cutoff, cutoff),
+        )
+        assert purged_history(conn) is None
+        # ... one that deleted rows does
+        conn.execute(
+            "insert into ops.retention_purges (purge_id, table_name, period_days, cutoff,"
+            " rows_deleted, dry_run, finished_at) values"
+            " ('c', 'bronze.raw_records', 90, %s, 7, false, now())",
+            (cutoff,),
+        )
+    result = CliRunner().invoke(app, ["pipeline", "--full-refresh"])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "Refusing a full refresh: retention purged 7 bronze records" in text
+    assert "2026-08-24T03:30:00+00:00" in text
+    with psycopg.connect(db_url) as conn:
+        # nothing ran: no silver schema was built
+        assert conn.execute("select to_regclass('silver.int_posts')").fetchone()[0] is None
     get_settings.cache_clear()
