@@ -10,6 +10,7 @@ import dagster as dg
 from orchestration.defs.collection.assets import bronze
 from orchestration.defs.collection.planner import plan_collection
 from orchestration.defs.dbt.assets import layer_assets
+from orchestration.defs.enrichment.assets import caption_enrichment
 from orchestration.defs.exports.assets import gold_cache_version, gold_parquet
 from orchestration.defs.observability.runs import record_failed_runs, record_successful_runs
 from orchestration.defs.quality.checks import (
@@ -53,7 +54,15 @@ def build_definitions(analisa: AnalisaResource | None = None) -> dg.Definitions:
     """The definitions with their resources; tests pass an AnalisaResource with own prefixes."""
     dbt_silver, dbt_gold = layer_assets()
     return dg.Definitions(
-        assets=[bronze, dbt_silver, dbt_gold, gold_parquet, gold_cache_version, bronze_retention],
+        assets=[
+            bronze,
+            dbt_silver,
+            caption_enrichment,
+            dbt_gold,
+            gold_parquet,
+            gold_cache_version,
+            bronze_retention,
+        ],
         asset_checks=CHECKS,
         jobs=[collect_and_build, build_from_bronze, purge_bronze],
         schedules=[collect_every_6_hours, purge_bronze_daily],

@@ -23,6 +23,7 @@ from analisa.cli import (
     privacy,
     retention,
     serve,
+    similar,
     tasks,
     tokens,
     track,
@@ -108,6 +109,7 @@ app.add_typer(database.app, name="db", rich_help_panel=SERVE)
 app.command(rich_help_panel=SERVE)(export.export)
 app.command(rich_help_panel=SERVE)(docs.docs)
 app.command(rich_help_panel=SERVE)(metrics.metrics)
+app.command(rich_help_panel=SERVE)(similar.similar)
 BRANDS = "Brands"
 app.add_typer(brands.app, name="brands", rich_help_panel=BRANDS)
 API_ACCESS = "API access"

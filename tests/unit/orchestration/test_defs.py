@@ -40,6 +40,13 @@ EXPECTED_ASSETS = {
     "ops/brand_targets",
     "exports/gold_parquet",
     "serving/gold_cache_version",
+    # the caption enrichment's tables (orchestration/defs/enrichment), read by gold as sources
+    "silver/caption_embeddings",
+    "silver/caption_interest_scores",
+    "silver/caption_sentiment",
+    "silver/enrichment_versions",
+    "silver/influencer_content_vectors",
+    "gold/influencer_caption_sentiment",
     "ops/bronze_retention",
 }
 
