@@ -135,14 +135,16 @@ BROKER_RECONNECTS = Counter(
 )
 
 
+_ENDPOINTS = {p: endpoint_names(p) for p in PLATFORMS}
+
+
 def platform_label(platform: str) -> str:
-    return platform if platform in PLATFORMS else "other"
+    return platform if platform in _ENDPOINTS else "other"
 
 
 def endpoint_label(platform: str, endpoint: str) -> str:
-    if platform not in PLATFORMS:
-        return "other"
-    return endpoint if endpoint in endpoint_names(platform) else "other"
+    known = _ENDPOINTS.get(platform)
+    return endpoint if known is not None and endpoint in known else "other"
 
 
 def scope_labels(scope_key: str, account_id: str | None = None) -> tuple[str, str]:
@@ -156,7 +158,7 @@ def scope_labels(scope_key: str, account_id: str | None = None) -> tuple[str, st
         return platform, "other" if platform == "other" else "app"
     kind = rest[0]
     if kind == "endpoint" and len(rest) > 1:
-        name = rest[1] if rest[1] in endpoint_names(platform) else "other"
+        name = rest[1] if rest[1] in _ENDPOINTS[platform] else "other"
         return platform, f"endpoint:{name}"
     return platform, kind if kind in ("app", "account", "endpoint") else "other"
 
