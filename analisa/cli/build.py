@@ -176,4 +176,8 @@ def demo(
     if not outcome.success:
         raise fail(f"The pipeline did not finish: see above and {log_path()}", style="red")
     print_summary(url)
+    from analisa.cli.similar import enrichment_summary
+
+    with psycopg.connect(url) as conn:
+        console.print(enrichment_summary(conn))
     console.print(f"Parquet exports: {settings.export_location} (manifest.json)")

@@ -64,3 +64,54 @@ def _usernames(conn: psycopg.Connection, found) -> dict[tuple[str, str], str]:
         ([f.platform for f in found], [f.account_id for f in found]),
     ).fetchall()
     return {(r[0], r[1]): r[2] for r in rows}
+
+
+def enrichment_summary(conn: psycopg.Connection) -> str:
+    """One line on what the AI enrichment added to gold (for `analisa demo`)."""
+    from enrichment.lookalike import NoContentVector, similar
+    from enrichment.versions import serving_version
+
+    version = serving_version(conn)
+    if version is None:
+        return "AI enrichment: off (ANALISA_ENRICHMENT) or its model not installed"
+    model, classifier, _ = version
+    embedded, positive, neutral, negative, tagged = conn.execute(
+        """
+        select
+            (select count(*) from silver.caption_sentiment where model_version = %(v)s),
+            count(*) filter (where caption_sentiment = 'positive'),
+            count(*) filter (where caption_sentiment = 'neutral'),
+            count(*) filter (where caption_sentiment = 'negative'),
+            (select count(distinct (platform, post_id)) from gold.post_interests
+              where method = 'embedding')
+        from gold.fct_post_engagement where caption_sentiment is not null
+        """,
+        {"v": classifier},
+    ).fetchone()
+    scored = max(1, positive + neutral + negative)
+    line = (
+        f"AI enrichment ({model}, {classifier}): {embedded} captions embedded, {tagged} posts "
+        f"with model interests; sentiment {100 * positive / scored:.0f} % positive, "
+        f"{100 * neutral / scored:.0f} % neutral, {100 * negative / scored:.0f} % negative"
+    )
+    first = conn.execute(
+        "select platform, account_id from silver.influencer_content_vectors"
+        " order by posts_used desc, platform, account_id limit 1"
+    ).fetchone()
+    if first:
+        try:
+            found = similar(conn, first[0], first[1], limit=1)
+        except NoContentVector:
+            found = []
+        if found:
+            names = _usernames(conn, [*found, *_as_found(first)])
+            this = names.get((first[0], first[1]), first[1])
+            that = names.get((found[0].platform, found[0].account_id), found[0].account_id)
+            line += f"; posts most like {this}: {that} ({found[0].similarity:.2f})"
+    return line
+
+
+def _as_found(key: tuple[str, str]):
+    from enrichment.lookalike import Lookalike
+
+    return [Lookalike(key[0], key[1], similarity=0, posts_used=0)]
