@@ -150,51 +150,53 @@ def _count(conn: psycopg.Connection, table: str, column: str, cutoff: datetime) 
     ).fetchone()[0]
 
 
-_DELETE_RAW = """
-    with doomed as (
-        select record_hash, fetched_at from bronze.raw_records
-        where ingested_at < %(cutoff)s
+# Batches are picked by physical row address within one table, so each delete is a tid scan of
+# rows just found through the ingestion-time index; rows someone else holds locked are left to
+# the next run rather than waited for. Bronze is partitioned: one partition at a time.
+_DELETE_BATCH = """
+    delete from {table}
+    where ctid = any(array(
+        select ctid from {table}
+        where {column} < %(cutoff)s
         limit %(batch)s
         for update skip locked
-    )
-    delete from bronze.raw_records r
-    using doomed d
-    where r.record_hash = d.record_hash and r.fetched_at = d.fetched_at
+    ))
 """
 
-_DELETE_REJECTED = """
-    with doomed as (
-        select rejection_id from bronze.rejected_envelopes
-        where rejected_at < %(cutoff)s
-        limit %(batch)s
-        for update skip locked
-    )
-    delete from bronze.rejected_envelopes r
-    using doomed d
-    where r.rejection_id = d.rejection_id
-"""
+
+def _partitions(conn: psycopg.Connection, table: str) -> list[str]:
+    """The leaf tables holding `table`'s rows (itself when it is not partitioned)."""
+    rows = conn.execute(
+        "select relid::regclass::text from pg_partition_tree(%s::regclass) where isleaf",
+        (table,),
+    ).fetchall()
+    return [r[0] for r in rows] or [table]
 
 
 def _delete_in_batches(
-    url: str, statement: str, cutoff: datetime, batch: int, purge_id: str, table: str
+    url: str, table: str, column: str, cutoff: datetime, batch: int, purge_id: str
 ) -> int:
-    """Delete until a batch comes back short. Each batch commits on its own, with the running
-    total in ops.retention_purges, so a purge stopped half-way says exactly what it deleted."""
+    """Delete until every leaf table's batch comes back short. Each batch commits on its own,
+    with the running total in ops.retention_purges, so a purge stopped half-way says exactly
+    what it deleted and never holds a lock for longer than one batch."""
     total = 0
     with psycopg.connect(url, autocommit=True) as conn:
         # a batch waits for no lock longer than this; the next run picks up what it left
         conn.execute("set lock_timeout = '10s'")
-        while True:
-            with conn.transaction():
-                deleted = conn.execute(statement, {"cutoff": cutoff, "batch": batch}).rowcount
-                conn.execute(
-                    "update ops.retention_purges set rows_deleted = rows_deleted + %s"
-                    " where purge_id = %s and table_name = %s",
-                    (deleted, purge_id, table),
-                )
-            total += deleted
-            if deleted < batch:
-                return total
+        for leaf in _partitions(conn, table):
+            statement = _DELETE_BATCH.format(table=leaf, column=column)  # catalog names
+            while True:
+                with conn.transaction():
+                    deleted = conn.execute(statement, {"cutoff": cutoff, "batch": batch}).rowcount
+                    conn.execute(
+                        "update ops.retention_purges set rows_deleted = rows_deleted + %s"
+                        " where purge_id = %s and table_name = %s",
+                        (deleted, purge_id, table),
+                    )
+                total += deleted
+                if deleted < batch:
+                    break
+    return total
 
 
 def _record_start(conn: psycopg.Connection, purge_id: str, t: TablePurge, dry_run: bool, run_id):
@@ -225,13 +227,12 @@ def purge(
     """Purge (or, on a dry run, count) what retention lets go, and record it."""
     now = clock()
     purge_id = uuid.uuid4().hex
-    planned: list[tuple[TablePurge, str, str]] = []
+    planned: list[tuple[TablePurge, str]] = []
     with psycopg.connect(url, autocommit=True) as conn:
         cutoff, why, silver_start = raw_records_cutoff(conn, policy, now)
         planned.append(
             (
                 TablePurge(RAW_RECORDS, policy.bronze_days, cutoff, why, 0, silver_start),
-                _DELETE_RAW,
                 "ingested_at",
             )
         )
@@ -244,17 +245,16 @@ def purge(
                     f"period: rejected more than {policy.rejected_days} days ago",
                     0,
                 ),
-                _DELETE_REJECTED,
                 "rejected_at",
             )
         )
         # recorded before deleting: a purge that dies half-way still shows it began (and dbt
         # refuses a rebuild as soon as rows may be gone)
-        for table, _, _ in planned:
+        for table, _ in planned:
             _record_start(conn, purge_id, table, dry_run, run_id)
 
     done = []
-    for table, statement, column in planned:
+    for table, column in planned:
         if table.cutoff is None:
             rows = 0
         elif dry_run:
@@ -262,7 +262,7 @@ def purge(
                 rows = _count(conn, table.table, column, table.cutoff)
         else:
             rows = _delete_in_batches(
-                url, statement, table.cutoff, policy.batch_rows, purge_id, table.table
+                url, table.table, column, table.cutoff, policy.batch_rows, purge_id
             )
         with psycopg.connect(url, autocommit=True) as conn:
             _record_end(conn, purge_id, table.table, rows)
