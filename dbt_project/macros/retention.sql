@@ -38,7 +38,8 @@
             {% set purged = run_query(
                 "select count(*), coalesce(sum(rows_deleted), 0), max(cutoff)"
                 " from ops.retention_purges"
-                " where table_name = 'bronze.raw_records' and not dry_run and rows_deleted > 0"
+                " where table_name = 'bronze.raw_records' and not dry_run and cutoff is not null"
+                " and (rows_deleted > 0 or finished_at is null)"
             ) %}
             {% set row = purged.rows[0] %}
             {% if row[0] > 0 %}
