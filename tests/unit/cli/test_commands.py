@@ -33,6 +33,9 @@ COMMANDS = {
     "token",
     "workspace",
     "clients",
+    "db",
+    "export",
+    "docs",
 }
 APP_VARIABLES = (
     "INSTAGRAM_CLIENT_ID",
@@ -110,6 +113,10 @@ def test_every_command_says_what_it_does():
         (["connect", "facebook"], "'facebook' is not one of 'instagram', 'tiktok'"),
         (["connect"], "Missing argument"),
         (["ingest", "no/such/file.jsonl"], "path 'no/such/file.jsonl' does not exist"),
+        (["export", "--keep", "-1"], "'--keep': Input should be greater than or equal to 0"),
+        (["db", "serve", "--port", "0"], "'--port': Input should be greater than or equal to 1"),
+        (["db", "url", "--role", "admin"], "'admin' is not one of 'owner', 'analyst'"),
+        (["docs", "--port", "70000"], "'--port': Input should be less than or equal to 65535"),
     ],
 )  # fmt: skip
 def test_arguments_that_make_no_sense_are_usage_errors(isolated, args, expected):
