@@ -173,11 +173,13 @@ join (select distinct on (job_name) job_name, run_id from ops.pipeline_runs
       order by job_name, finished_at desc) r using (run_id)
 group by 1, 2, 3
 """
-# each table's rows as the latest run that counted them saw them
+# every run counts every table: the rows as the latest run that counted any saw them (a table
+# dropped since is gone from the metrics too)
 _LATEST_ROWS = """
-select distinct on (w.layer, w.table_name) w.layer, w.table_name, w.row_count
-from ops.pipeline_run_rows w join ops.pipeline_runs r using (run_id)
-order by w.layer, w.table_name, r.finished_at desc
+select layer, table_name, row_count from ops.pipeline_run_rows
+where run_id = (select r.run_id from ops.pipeline_runs r
+                where exists (select 1 from ops.pipeline_run_rows w where w.run_id = r.run_id)
+                order by r.finished_at desc limit 1)
 """
 
 
