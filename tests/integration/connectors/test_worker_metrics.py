@@ -283,3 +283,35 @@ def test_analisa_worker_serves_its_metrics_on_the_port_it_is_given(db_url, amqp_
     assert value(samples, "analisa_queue_consumers", queue=f"{rabbit_prefix}.collect") == 1
     assert value(samples, "analisa_queue_messages_ready", queue=f"{rabbit_prefix}.collect") == 0
     assert ("process_resident_memory_bytes", frozenset()) in samples
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["redis", "in-process"])
+def test_window_quota_is_the_calls_in_the_window_over_its_limit(shared, request):
+    """A window of 4 calls a minute shared by three workers' budgets (through Redis, or one
+    budget in process): the fill counts every worker's calls, and a 5th call must wait (not
+    inline: longer than a second here)."""
+    from connectors.rate_budget import MustWait, Scope
+
+    clock = {"now": 1_000_000.0}
+    if shared:
+        import redis
+
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        prefix = request.getfixturevalue("redis_prefix")
+        budgets = [
+            RateBudget(client, prefix, clock=lambda: clock["now"], max_inline_wait=1.0)
+            for _ in range(3)
+        ]
+    else:
+        budgets = [RateBudget(clock=lambda: clock["now"], max_inline_wait=1.0)] * 3
+    scope = Scope("tiktok:endpoint:video_list", window_limit=4, window_seconds=60.0)
+    for i in range(3):
+        budgets[i].acquire([scope])
+        clock["now"] += 1.0
+    assert budgets[2].window_fill[scope.key] == 3  # the calls of all three, not its own one
+    budgets[0].acquire([scope])
+    assert budgets[0].window_fill[scope.key] == 4
+    with pytest.raises(MustWait) as waited:
+        budgets[1].acquire([scope])
+    # the oldest call (t=0) leaves the window at t=60; now is t=3
+    assert waited.value.seconds == pytest.approx(57.0, abs=0.01)
