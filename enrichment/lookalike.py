@@ -1,5 +1,6 @@
-"""Lookalike creators: the influencers whose content vectors (normalised mean of their recent
-caption embeddings) are nearest by cosine similarity to a given influencer's.
+"""Lookalike creators: the influencers whose content vectors (the mean of their recent caption
+embeddings less the centre of all creators, normalised; enrichment/pipeline.py) are nearest by
+cosine similarity to a given influencer's.
 
 Two paths, one answer: with pgvector (the column content_vector_pgv and its HNSW index, made by
 migration 014 where the server has the extension) the index finds the candidates; without it an

@@ -4,8 +4,8 @@
    (caption_hash = md5 of the text), are embedded BATCH at a time, each batch committed;
 2. score: vectors of this model version without interests and sentiment of this classifier
    version (new vectors, or new label descriptions) are scored, batch by batch;
-3. account vectors: each influencer's content vector, the normalised mean of the embeddings of
-   its RECENT_POSTS latest live posts;
+3. account vectors: each influencer's content vector, the mean of the embeddings of its
+   RECENT_POSTS latest live posts less the centre of all creators, normalised;
 4. the version's progress: completed_at is set the first time every caption is covered.
 
 A new model version therefore fills its own rows while gold keeps reading the version that
@@ -214,14 +214,36 @@ def has_pgvector_column(conn: psycopg.Connection) -> bool:
     )
 
 
+def _account_means(read: psycopg.Connection, params: dict) -> Iterator[tuple[str, str, int, Any]]:
+    """(platform, account_id, posts used, mean of its recent caption vectors), one at a time."""
+    import numpy as np
+
+    rows = itertools.chain.from_iterable(_batches(read, _RECENT_VECTORS, params, 4096))
+    for (platform, account_id), group in itertools.groupby(rows, key=lambda r: r[:2]):
+        vectors = np.asarray([r[2] for r in group], dtype=np.float32)
+        yield platform, account_id, len(vectors), vectors.mean(axis=0)
+
+
 def refresh_account_vectors(
     read: psycopg.Connection, write: psycopg.Connection, embedder: Embedder, *, batch: int = 200
 ) -> int:
     """Every influencer's content vector for this model version, rebuilt from its recent
-    captions (deletions and new posts move it); influencers with no live caption lose theirs."""
+    captions (deletions and new posts move it); influencers with no live caption lose theirs.
+
+    e5's vectors share a large common component (any two captions sit at cosine 0.7–0.9), which
+    an average over 30 captions only strengthens: creators in the same language would all look
+    alike. So the vector is the creator's mean less the centre of all creators' means (each
+    creator weighing the same), normalised: what sets this creator apart from the others."""
     import numpy as np
 
     params = {"model": embedder.model, "version": embedder.version}
+    total, creators = None, 0
+    for *_, mean in _account_means(read, params):
+        total = mean.astype(np.float64) if total is None else total + mean
+        creators += 1
+    read.commit()
+    centre = (total / creators).astype(np.float32) if creators else None
+
     pgvector = has_pgvector_column(write) and embedder.dimensions == 384
     columns = "platform, account_id, model, model_version, posts_used, content_vector"
     values = "%s, %s, %s, %s, %s, %s"
@@ -251,15 +273,13 @@ def refresh_account_vectors(
                 )
             accounts.clear()
 
-        rows_iter = itertools.chain.from_iterable(_batches(read, _RECENT_VECTORS, params, 4096))
-        for (platform, account_id), group in itertools.groupby(rows_iter, key=lambda r: r[:2]):
-            vectors = np.asarray([r[2] for r in group], dtype=np.float32)
-            mean = vectors.mean(axis=0)
-            norm = float(np.linalg.norm(mean))
-            if norm == 0.0:
+        for platform, account_id, used, mean in _account_means(read, params):
+            distinct = mean - centre
+            norm = float(np.linalg.norm(distinct))
+            if norm < 1e-6:  # the only creator, or one exactly at the centre: nothing to compare
                 continue
-            vector = (mean / norm).tolist()
-            row = (platform, account_id, embedder.model, embedder.version, len(vectors), vector)
+            vector = (distinct / norm).tolist()
+            row = (platform, account_id, embedder.model, embedder.version, used, vector)
             accounts.append(row + ((vector,) if pgvector else ()))
             seen += 1
             if len(accounts) >= batch:

@@ -227,8 +227,9 @@ class Lookalike(BaseModel):
     account_id: str
     username: str | None = None
     similarity: float = Field(
-        description="Cosine similarity of the two creators' content vectors (the normalised "
-        "mean of the embeddings of their 30 latest live captions), -1 to 1; 1 = the same."
+        description="Cosine similarity of the two creators' content vectors (the mean "
+        "embedding of their 30 latest live captions less the centre of all creators, "
+        "normalised), -1 to 1; 1 = the same."
     )
     posts_used: int = Field(description="Captions averaged into this creator's content vector.")
 
