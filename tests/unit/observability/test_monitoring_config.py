@@ -295,3 +295,41 @@ def test_worker_scope_labels_never_carry_the_account():
     # unknown platforms and endpoints collapse into one bounded value
     assert worker_metrics.scope_labels("myspace:user:42", "42") == ("other", "other")
     assert worker_metrics.endpoint_label("instagram", "media/123") == "other"
+
+
+# -- alerting rules ------------------------------------------------------------------------
+ALERTS = ROOT / "observability" / "alerts.yml"
+# what Prometheus itself records about each scrape
+PROMETHEUS_OWN = {"up"}
+
+
+def _rules() -> list[dict]:
+    groups = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def test_prometheus_loads_the_alerting_rules_compose_mounts():
+    rule_files = _prometheus()["rule_files"]
+    mounts = {
+        v.split(":")[1]: v.split(":")[0] for v in _compose()["services"]["prometheus"]["volumes"]
+    }
+    for path in rule_files:
+        assert path in mounts, path
+        assert (ROOT / mounts[path]) == ALERTS
+
+
+def test_every_alert_reads_metrics_that_exist_and_says_what_is_wrong():
+    registered = registered_metrics() | PROMETHEUS_OWN
+    rules = _rules()
+    assert len({r["alert"] for r in rules}) == len(rules)  # names unique
+    for rule in rules:
+        names = metric_names(str(rule["expr"]))
+        assert names, rule["alert"]
+        assert names <= registered, (rule["alert"], sorted(names - registered))
+        assert rule["annotations"]["summary"], rule["alert"]
+        assert rule["labels"]["severity"] in {"page", "ticket", "info"}
+    # the jobs `up` is asked about are jobs Prometheus scrapes
+    jobs = {job["job_name"] for job in _prometheus()["scrape_configs"]}
+    for rule in rules:
+        for job in re.findall(r'up\{job="([^"]+)"', str(rule["expr"])):
+            assert job in jobs, (rule["alert"], job)
