@@ -134,7 +134,29 @@ def erase_rows(
             counts[table.qualified] = {"deleted": len(deletes), "scrubbed": len(updates)}
     for table in refresh:
         conn.execute(sql.SQL("refresh materialized view {}").format(table.ident))
+    lower_gate_baselines(conn, counts)
     return counts
+
+
+def lower_gate_baselines(conn: psycopg.Connection, counts: dict[str, dict[str, int]]) -> int:
+    """The volume gates compare a build with the last accepted one (ops.gate_row_counts): a
+    table that shrank because of an erasure is not a broken transform. Each baseline is lowered
+    by the rows erased, recorded as a new accepted count (run_id "erasure"); returns how many."""
+    lowered = 0
+    for qualified, n in counts.items():
+        deleted = n.get("deleted", 0)
+        if not deleted:
+            continue
+        layer, _, name = qualified.partition(".")
+        cur = conn.execute(
+            "insert into ops.gate_row_counts (layer, table_name, row_count, run_id) "
+            "select layer, table_name, greatest(row_count - %s, 0), 'erasure' from ("
+            " select layer, table_name, row_count from ops.gate_row_counts"
+            " where layer = %s and table_name = %s order by build_id desc limit 1) last",
+            (deleted, layer, name),
+        )
+        lowered += cur.rowcount
+    return lowered
 
 
 def _adapt(type_name: str, value):

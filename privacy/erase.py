@@ -211,8 +211,10 @@ def _erase(settings, db_url, platform, account_id, given, services, revoke, repo
         except Exception as exc:  # the files are scrubbed below whatever happened here
             exports["snapshot"] = f"not rewritten: {type(exc).__name__}"
         if local is not None:
-            exports.update(export_files.scrub(local, terms, platform))
-            report.remaining_export_files = export_files.remaining(local, terms, platform)
+            exports.update(export_files.scrub(local, terms, platform, subject.post_ids))
+            report.remaining_export_files = export_files.remaining(
+                local, terms, platform, subject.post_ids
+            )
         else:
             exports["scanned"] = False
         report.exports = exports

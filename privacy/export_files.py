@@ -50,7 +50,12 @@ def rewrite_snapshot(database_url: str, root: str) -> dict | None:
     return result if isinstance(result, dict) else {"result": str(result)}
 
 
-def _row_mask(table, terms: Terms, platform: str) -> tuple[list[bool], dict[str, list], set[int]]:
+POST_ID_SUFFIXES = ("post_id", "media_id", "video_id")
+
+
+def _row_mask(
+    table, terms: Terms, platform: str, post_ids: frozenset[str] = frozenset()
+) -> tuple[list[bool], dict[str, list], set[int]]:
     """(rows about the person, {column: values with mentions replaced}, rows mentioning them)
     of one Parquet table."""
     import pyarrow as pa
@@ -62,6 +67,14 @@ def _row_mask(table, terms: Terms, platform: str) -> tuple[list[bool], dict[str,
     mentioned: set[int] = set()
     for name in table.column_names:
         column = table.column(name)
+        if post_ids and name.endswith(POST_ID_SUFFIXES):
+            for i, v in enumerate(column.to_pylist()):
+                if (
+                    v is not None
+                    and str(v) in post_ids
+                    and (platforms is None or platforms[i] in (None, platform))
+                ):
+                    about[i] = True
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             if pa.types.is_integer(column.type) and (
                 name.endswith("account_id") or name in ("open_id", "creator_id")
@@ -87,13 +100,15 @@ def _row_mask(table, terms: Terms, platform: str) -> tuple[list[bool], dict[str,
     return about, replaced, mentioned
 
 
-def scrub_file(path: Path, terms: Terms, platform: str) -> tuple[int, int]:
+def scrub_file(
+    path: Path, terms: Terms, platform: str, post_ids: frozenset[str] = frozenset()
+) -> tuple[int, int]:
     """(rows removed, rows scrubbed) of one Parquet file, rewritten atomically if changed."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    about, replaced, mentioned = _row_mask(table, terms, platform)
+    about, replaced, mentioned = _row_mask(table, terms, platform, post_ids)
     removed = sum(about)
     if not removed and not replaced:
         return 0, 0
@@ -111,12 +126,14 @@ def scrub_file(path: Path, terms: Terms, platform: str) -> tuple[int, int]:
     return removed, scrubbed
 
 
-def scrub(root: Path, terms: Terms, platform: str) -> dict[str, Any]:
+def scrub(
+    root: Path, terms: Terms, platform: str, post_ids: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     files = removed = scrubbed = 0
     for path in _files(root):
         if path.suffix != ".parquet":
             continue
-        r, s = scrub_file(path, terms, platform)
+        r, s = scrub_file(path, terms, platform, post_ids)
         if r or s:
             files += 1
             removed += r
@@ -124,7 +141,9 @@ def scrub(root: Path, terms: Terms, platform: str) -> dict[str, Any]:
     return {"files_rewritten": files, "rows_removed": removed, "rows_scrubbed": scrubbed}
 
 
-def remaining(root: Path, terms: Terms, platform: str) -> dict[str, int]:
+def remaining(
+    root: Path, terms: Terms, platform: str, post_ids: frozenset[str] = frozenset()
+) -> dict[str, int]:
     """{file: rows (Parquet) or 1 (other text files) still naming the person}."""
     import pyarrow.parquet as pq
 
@@ -134,7 +153,7 @@ def remaining(root: Path, terms: Terms, platform: str) -> dict[str, int]:
     for path in _files(root):
         rel = path.relative_to(root).as_posix()
         if path.suffix == ".parquet":
-            about, _, mentioned = _row_mask(pq.read_table(path), terms, platform)
+            about, _, mentioned = _row_mask(pq.read_table(path), terms, platform, post_ids)
             n = len({i for i, a in enumerate(about) if a} | mentioned)
             if n:
                 left[rel] = n

@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from analisa.core.catalog import PLATFORMS
 from privacy.matching import REDACTED, Terms, parse_json_text
 from privacy.tables import Column, Table
 
@@ -110,6 +111,11 @@ def candidates(
 def judge(table: Table, row: dict[str, Any], subject: Subject, terms: Terms) -> Verdict:
     """What erasing the person means for this row."""
     verdict = Verdict()
+    owner = table.platform_in_name(PLATFORMS)
+    if owner is not None and owner != subject.platform:
+        # another platform's own table (no platform column, named after it): its accounts
+        # are other people, whatever their names
+        return verdict
     for column in table.columns:
         if column.name not in row:
             continue

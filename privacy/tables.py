@@ -64,6 +64,15 @@ class Table:
     def searchable(self) -> list[Column]:
         return [c for c in self.columns if c.kind in ("text", "json", "array")]
 
+    def platform_in_name(self, platforms: tuple[str, ...]) -> str | None:
+        """A platform's own table without a platform column (`stg_<platform>__...`)."""
+        if self.has_platform:
+            return None
+        for platform in platforms:
+            if f"{platform}_" in self.name or self.name.endswith(f"_{platform}"):
+                return platform
+        return None
+
     @property
     def materialized(self) -> bool:
         return self.relkind == "m"

@@ -38,7 +38,8 @@ def _print_report(report) -> None:
     if report.exports is not None:
         console.print(
             f"  exports: {report.exports.get('files_rewritten', 0)} files rewritten, "
-            f"{report.exports.get('rows_removed', 0)} rows removed",
+            f"{report.exports.get('rows_removed', 0)} rows removed"
+            + (f" (snapshot {report.exports['snapshot']})" if "snapshot" in report.exports else ""),
         )
     left = sum(report.remaining_rows.values())
     console.print(

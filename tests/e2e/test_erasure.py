@@ -88,7 +88,8 @@ def test_erase_after_a_real_build_leaves_nothing_anywhere(pipeline_env, tmp_path
     assert substring_hits(pipeline_env, [SUBJECT, *SUBJECT_POSTS]) == {}
     with psycopg.connect(pipeline_env) as conn:
         named = conn.execute(
-            "select count(*) from gold.dim_influencers where lower(username) = %s",
+            "select count(*) from gold.dim_influencers"
+            " where platform = 'instagram' and lower(username) = %s",
             (SUBJECT_NAME,),
         ).fetchone()[0]
     assert named == 0
