@@ -51,8 +51,8 @@ FIT_SCORE_SUM_TOLERANCE = 0.01
 
 # Silver and gold are functions of an append-only bronze: they only shrink when a transform drops
 # rows (a join gone wrong, a filter inverted) or when most data was erased on purpose. Fewer than
-# half the rows of the last accepted build fails; after a deliberate erasure, delete the table's
-# rows from ops.gate_row_counts to accept the new size.
+# half the rows of the last accepted build fails; `analisa erase` lowers each baseline by the rows
+# it removed (privacy/database.py), so a deliberate erasure is accepted.
 VOLUME_MIN_RATIO = 0.5
 
 # --- freshness -----------------------------------------------------------------------------------
