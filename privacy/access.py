@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from analisa.core.clock import utcnow
+from analisa.core.crypto import pseudonymise
 from connectors.suppression import subject_pseudonym
 from privacy import audit
 from privacy.database import post_ids_of, rows_about, usernames_of
@@ -35,12 +36,18 @@ def _plain(value: Any) -> Any:
 
 
 def collect(
-    conn: psycopg.Connection, platform: str, account_id: str, usernames: tuple[str, ...] = ()
+    conn: psycopg.Connection,
+    platform: str,
+    account_id: str,
+    usernames: tuple[str, ...] = (),
+    key: str | None = None,
 ) -> dict[str, Any]:
     tables = discover(conn)
     names = tuple(sorted({*usernames, *usernames_of(conn, tables, platform, account_id)}))
+    aliases = tuple(sorted({pseudonymise(n.lower(), key) for n in names})) if key else ()
     subject = Subject(platform, account_id, names)
-    subject = Subject(platform, account_id, names, frozenset(post_ids_of(conn, tables, subject)))
+    posts = frozenset(post_ids_of(conn, tables, subject))
+    subject = Subject(platform, account_id, names, posts, aliases)
     found = rows_about(conn, subject, tables)
     secret_columns = {t.qualified: {c.name for c in t.columns if c.kind == "bytes"} for t in tables}
     out_tables: dict[str, Any] = {}
@@ -81,7 +88,7 @@ def export(
     """The export, audited (the audit entry holds the pseudonym and the row counts only)."""
     with psycopg.connect(db_url) as conn, conn.transaction():
         conn.execute("set transaction isolation level repeatable read, read only")
-        data = collect(conn, platform, account_id, usernames)
+        data = collect(conn, platform, account_id, usernames, key)
     audit.record_now(
         db_url,
         actor=actor,

@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 
+from analisa.core.crypto import pseudonymise
 from analisa.core.settings import Settings
 from connectors.suppression import subject_pseudonym
 from privacy import audit, cache, export_files, queue_purge, tokens
@@ -179,7 +180,8 @@ def _erase(settings, db_url, platform, account_id, given, services, revoke, repo
         subject = Subject(platform, account_id, names)
         posts = post_ids_of(conn, tables, subject)
         report.post_ids_found = len(posts)
-        subject = Subject(platform, account_id, names, frozenset(posts))
+        aliases = tuple(sorted({pseudonymise(n.lower(), key) for n in names}))
+        subject = Subject(platform, account_id, names, frozenset(posts), aliases)
         report.tables = erase_rows(conn, tables, subject, report.subject)
 
     terms = Terms(account_id, names)

@@ -31,10 +31,13 @@ class Subject:
     account_id: str
     usernames: tuple[str, ...] = ()
     post_ids: frozenset[str] = frozenset()
+    aliases: tuple[str, ...] = ()
+    """Pseudonyms silver writes for the username where others mention it ("@<hmac>"): the
+    same person, searched for like a username."""
 
     @property
     def terms(self) -> Terms:
-        return Terms(self.account_id, self.usernames)
+        return Terms(self.account_id, (*self.usernames, *self.aliases))
 
     @property
     def account_values(self) -> list[str]:

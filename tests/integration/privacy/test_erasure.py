@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analisa.core.crypto import TokenVault, subject_pseudonym
+from analisa.core.crypto import TokenVault, pseudonymise, subject_pseudonym
 from analisa.core.settings import Settings
 from connectors.collector import Collector
 from connectors.queue import RabbitQueue
@@ -97,6 +97,14 @@ def build(db_url: str, tmp_path) -> None:
                 "insert into silver.caption_labels values ('instagram', %s, %s, 'm1', '{0.1,0.2}')",
                 (post, account),
             )
+        # silver writes other people's @handles as keyed pseudonyms: the person's is theirs too
+        conn.execute(
+            "create table silver.captions_test (platform text, account_id text, caption text)"
+        )
+        conn.execute(
+            "insert into silver.captions_test values ('instagram', %s, %s)",
+            (OTHER, f"with @{pseudonymise(SUBJECT_NAME, KEY)} and @{pseudonymise('ana.b', KEY)}"),
+        )
         # keyed by post only (no account column): found through the account's post ids
         conn.execute("create table gold.post_scores (platform text, post_id text, score int)")
         conn.execute(
@@ -253,6 +261,8 @@ def test_erase_leaves_no_row_holding_the_account_and_keeps_everyone_else(db_url,
         )
         event = conn.execute("select event from public.tool_events order by id").fetchall()
         assert json.loads(event[0][0]) == {"step": "collect", "accounts": ["[erased]", OTHER]}
+        caption = conn.execute("select caption from silver.captions_test").fetchone()[0]
+        assert caption == f"with [erased] and @{pseudonymise('ana.b', KEY)}"
         assert remaining(conn, Subject("instagram", SUBJECT, (SUBJECT_NAME,))) == {}
 
         audit = conn.execute(
