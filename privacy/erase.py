@@ -35,7 +35,7 @@ from privacy.database import erase_rows, post_ids_of, remaining, usernames_of
 from privacy.matching import Terms
 from privacy.scan import Subject
 from privacy.suppression import suppress
-from privacy.tables import discover
+from privacy.tables import discover, unreadable
 
 
 @dataclass
@@ -177,6 +177,7 @@ def _erase(settings, db_url, platform, account_id, given, services, revoke, repo
 
     with psycopg.connect(db_url) as conn, conn.transaction():
         tables = discover(conn)  # again: a table may have appeared meanwhile
+        report.problems.extend(f"cannot read {name}: not searched" for name in unreadable(conn))
         subject = Subject(platform, account_id, names)
         posts = post_ids_of(conn, tables, subject)
         report.post_ids_found = len(posts)

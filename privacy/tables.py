@@ -93,8 +93,24 @@ left join pg_type e on e.oid = t.typelem and t.typcategory = 'A'
 where c.relkind in ('r', 'm')
   and n.nspname not in ('pg_catalog', 'information_schema')
   and n.nspname not like 'pg\\_%'
+  and has_table_privilege(c.oid, 'SELECT')
 order by n.nspname, c.relname, a.attnum
 """
+
+_UNREADABLE = """
+select n.nspname || '.' || c.relname
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+where c.relkind in ('r', 'm')
+  and n.nspname not in ('pg_catalog', 'information_schema')
+  and n.nspname not like 'pg\\_%'
+  and not has_table_privilege(c.oid, 'SELECT')
+order by 1
+"""
+
+
+def unreadable(conn: psycopg.Connection) -> list[str]:
+    """Tables this role may not read: they cannot be searched, and the erasure says so."""
+    return [r[0] for r in conn.execute(_UNREADABLE)]
 
 
 def _kind(typname: str, category: str, element: str) -> str | None:
