@@ -489,3 +489,57 @@ def test_subject_export_holds_every_table_that_had_them_without_secrets(db_url, 
 def test_erase_refuses_an_empty_account_id(db_url, bad):
     with pytest.raises(ValueError, match="account id is required"):
         erase(settings(), db_url, "instagram", bad, actor="os:test", services=Services())
+
+
+def test_a_write_in_flight_commits_before_the_erasure_and_is_erased_with_the_rest(db_url):
+    """The suppression lock: a bronze write holds it shared until its commit; the erasure waits
+    for it, so the write either lands before the erasure (and is deleted) or sees the account
+    suppressed (and stores nothing)."""
+    import threading
+    import time
+
+    from connectors.bronze_writer import write_records
+    from connectors.records import RawRecord
+
+    def record(n: int) -> RawRecord:
+        return RawRecord(
+            platform="instagram",
+            endpoint="user",
+            account_id=SUBJECT,
+            round_id=f"r{n}",
+            fetched_at=datetime(2026, 10, 3, n, tzinfo=UTC),
+            status=200,
+            body_text=json.dumps({"id": SUBJECT, "username": SUBJECT_NAME}),
+        )
+
+    writer = psycopg.connect(db_url)
+    writer.execute("begin")
+    assert write_records(writer, [record(1)], pseudonym_key=KEY) == 1  # not committed yet
+    result: dict = {}
+    thread = threading.Thread(
+        target=lambda: result.update(
+            report=erase(
+                settings(),
+                db_url,
+                "instagram",
+                SUBJECT,
+                actor="os:test",
+                services=Services(),
+                revoke=no_revoke,
+            )
+        )
+    )
+    thread.start()
+    time.sleep(1.0)
+    assert thread.is_alive()  # waiting for the write in flight
+    writer.execute("commit")
+    thread.join(timeout=60)
+    writer.close()
+    assert result["report"].clean
+    assert result["report"].tables["bronze.raw_records_2026_10"]["deleted"] == 1
+
+    counts: dict[str, int] = {}
+    with psycopg.connect(db_url) as conn, conn.transaction():
+        assert write_records(conn, [record(2)], pseudonym_key=KEY, counts=counts) == 0
+    assert counts == {"suppressed": 1}
+    assert substring_hits(db_url, [SUBJECT]) == {}
