@@ -41,7 +41,12 @@ def similar(
         return
     table = Table(title=f"Creators posting like {platform}/{account_id}")
     for column in ("#", "platform", "account id", "username", "similarity", "posts used"):
-        table.add_column(column, justify="right" if column in ("#", "similarity") else "left")
+        # ids are copied into other commands: folded onto more lines, never cut
+        table.add_column(
+            column,
+            justify="right" if column in ("#", "similarity") else "left",
+            overflow="fold",
+        )
     for rank, match in enumerate(found, start=1):
         table.add_row(
             str(rank),
