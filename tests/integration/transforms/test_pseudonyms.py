@@ -146,12 +146,15 @@ def test_mentions_are_hmac_pseudonyms_and_the_key_is_stored_nowhere(db_url, tmp_
         hashtags = conn.execute(
             "select hashtags from silver.stg_instagram__media where post_id = '17900000000000701'"
         ).fetchone()[0]
-        # the SQL function itself, on hand-chosen inputs (UTF-8, empty, a key over 64 bytes)
-        long_key = "k" * 100
+        # the SQL function itself, on hand-chosen inputs: UTF-8, empty, keys of exactly one
+        # block (64 bytes), over it (hashed first), and over it only as UTF-8 bytes
+        long_key, block_key, wide_key = "k" * 100, "z" * 64, "é" * 40
         sql_hmac = conn.execute(
             "select ops.hmac_sha256_hex('maria.silva', %s), ops.hmac_sha256_hex('José ção', %s),"
-            " ops.hmac_sha256_hex('', %s)",
-            (key, long_key, key),
+            " ops.hmac_sha256_hex('', %s), ops.hmac_sha256_hex('a', %s),"
+            " ops.hmac_sha256_hex('a', %s),"
+            " ops.hmac_sha256_hex('what do ya want for nothing?', 'Jefe')",
+            (key, long_key, key, block_key, wide_key),
         ).fetchone()
 
     # handles are lower-cased (case-insensitive on the platforms); a trailing full stop stays
@@ -177,6 +180,10 @@ def test_mentions_are_hmac_pseudonyms_and_the_key_is_stored_nowhere(db_url, tmp_
         pseudonymise("maria.silva", key),
         pseudonymise("José ção", long_key),
         pseudonymise("", key),
+        pseudonymise("a", block_key),
+        pseudonymise("a", wide_key),
+        # RFC 4231, test case 2: a value published with the standard, not computed by us
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
     )
 
     # not in any statement the server saw while dbt ran (dbt's were sampled) ...
