@@ -6,9 +6,10 @@ silver captions contract (silver.int_posts) with N distinct synthetic PT and EN 
 N/30 creators, then runs the enrichment exactly as the Dagster asset does (enrichment.pipeline.run:
 embed in batches of 256, score interests and sentiment, content vectors) and once more with
 nothing new (the incremental check alone). Reports captions per second (the model alone, and the
-whole enrichment), the seconds per step, the peak RSS of this process, and the median latency of
-a lookalike query (exact scan; pgvector's HNSW too when the server has the extension). Drops the
-database. Last line of output: one JSON object (also written to benchmarks/results/enrichment.json).
+whole enrichment), the seconds per step, the peak RSS of this process, the median latency of
+a lookalike query (exact scan; pgvector's HNSW too when the server has the extension) and the
+machine's load average (the model uses every core: other work slows it). Drops the database.
+Last line of output: one JSON object (also written to benchmarks/results/enrichment.json).
 
 `--captions N` (default 100000) sets the size; `--quick` runs 1000. Below 100000 the extra time
 at 100000 is extrapolated linearly and says so.
@@ -109,6 +110,7 @@ def main() -> dict:
     parser.add_argument("--captions", type=int, default=TARGET)
     args = parser.parse_args()
     n = 1000 if args.quick else args.captions
+    load_start = round(os.getloadavg()[0], 2)
     server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     name = f"analisa_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server, autocommit=True) as conn:
@@ -169,6 +171,8 @@ def main() -> dict:
             "lookalike_query_median": latencies,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "cpus": os.cpu_count(),
+            # other work on the machine slows the model in proportion: say how busy it was
+            "load_average_1m_start_end": [load_start, round(os.getloadavg()[0], 2)],
         }
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
