@@ -79,6 +79,22 @@ def test_erase_after_a_real_build_leaves_nothing_anywhere(pipeline_env, tmp_path
     others_before = _gold_of_others(pipeline_env)
     assert others_before["dim_influencers"] == 2  # OTHER on Instagram, the TikTok creator
 
+    # access first: everything held about them, from every layer, tokens never
+    out = tmp_path / "subject.json"
+    result = runner.invoke(
+        app,
+        ["subject-export", "--platform", "instagram", "--account-id", SUBJECT, "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o777 == 0o600
+    held = json.loads(out.read_text(encoding="utf-8"))
+    assert held["usernames"] == [SUBJECT_NAME]
+    # their 2 posts, and the other creator's post whose caption mentions them
+    assert held["row_counts"]["gold.fct_post_engagement"] == 3
+    assert held["row_counts"]["gold.dim_influencers"] == 1
+    assert held["row_counts"]["bronze.raw_records_2026_10"] == 7
+    assert {"silver.int_posts", "bronze.rejected_envelopes"} <= set(held["tables"])
+
     monkeypatch.setenv("ANALISA_EXPORT_ROOT", str(root))
     result = runner.invoke(app, ["erase", "--platform", "instagram", "--account-id", SUBJECT])
     assert result.exit_code == 0, result.output
