@@ -119,3 +119,16 @@ def test_a_caption_without_a_topic_gets_no_interest(classified):
     )
     assert found[0] == []
     assert found[1][0][0] == "fitness" and found[1][0][1] >= INTEREST_THRESHOLD
+
+
+def test_classify_gives_the_same_labels_as_the_pipeline(classified):
+    from enrichment.classify import classify
+
+    ranked, sentiment, *_ = classified
+    labels = classify([r["caption"] for r in INTERESTS[:5]] + [SENTIMENTS[0]["caption"]])
+    assert [label.ranked_interests for label in labels[:5]] == ranked[:5]
+    assert all(
+        label.interests == [] or label.interests[0][0] == label.ranked_interests[0]
+        for label in labels
+    )
+    assert labels[5].sentiment == sentiment[0][0]
