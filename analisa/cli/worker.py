@@ -70,4 +70,5 @@ def worker(
         f"Worker {name} stopped: {stats.done} done, {stats.retried} retried "
         f"({stats.waited} waiting for a limit), {stats.parked} parked, "
         f"{stats.replayed} redeliveries replayed, {consumer.reconnects} reconnects"
+        + (f", {stats.suppressed} dropped (erased accounts)" if stats.suppressed else "")
     )
