@@ -49,7 +49,11 @@ def collect(
     posts = frozenset(post_ids_of(conn, tables, subject))
     subject = Subject(platform, account_id, names, posts, aliases)
     found = rows_about(conn, subject, tables)
-    secret_columns = {t.qualified: {c.name for c in t.columns if c.kind == "bytes"} for t in tables}
+    secret_columns: dict[str, set[str]] = {}
+    for t in tables:
+        secret_columns.setdefault(t.display, set()).update(
+            c.name for c in t.columns if c.kind == "bytes"
+        )
     out_tables: dict[str, Any] = {}
     for name, rows in sorted(found.items()):
         secrets = secret_columns.get(name, set())

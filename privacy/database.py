@@ -97,7 +97,7 @@ def erase_rows(
         if key == REQUESTS:
             n = _scrub_requests(conn, subject, request_subject)
             if n:
-                counts[table.qualified] = {"deleted": 0, "scrubbed": n}
+                _add(counts, table.display, 0, n)
             continue
         if table.materialized:
             refresh.append(table)
@@ -131,7 +131,7 @@ def erase_rows(
                 (*values, ctid),
             )
         if deletes or updates:
-            counts[table.qualified] = {"deleted": len(deletes), "scrubbed": len(updates)}
+            _add(counts, table.display, len(deletes), len(updates))
     for table in refresh:
         conn.execute(sql.SQL("refresh materialized view {}").format(table.ident))
     lower_gate_baselines(conn, counts)
@@ -157,6 +157,12 @@ def lower_gate_baselines(conn: psycopg.Connection, counts: dict[str, dict[str, i
         )
         lowered += cur.rowcount
     return lowered
+
+
+def _add(counts: dict[str, dict[str, int]], name: str, deleted: int, scrubbed: int) -> None:
+    entry = counts.setdefault(name, {"deleted": 0, "scrubbed": 0})
+    entry["deleted"] += deleted
+    entry["scrubbed"] += scrubbed
 
 
 def _adapt(type_name: str, value):
@@ -195,7 +201,7 @@ def remaining(
             else:
                 n += scan.judge(table, row, subject, terms).mentions
         if n:
-            left[table.qualified] = n
+            left[table.display] = left.get(table.display, 0) + n
     return left
 
 
@@ -223,5 +229,7 @@ def rows_about(
             (ctids,),
         )
         names = [d.name for d in cur.description]
-        found[table.qualified] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        found.setdefault(table.display, []).extend(
+            dict(zip(names, r, strict=True)) for r in cur.fetchall()
+        )
     return found

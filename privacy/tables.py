@@ -47,10 +47,17 @@ class Table:
     name: str
     relkind: str
     columns: list[Column] = field(default_factory=list)
+    root: str | None = None
+    """The partitioned table a partition belongs to (reports name that one)."""
 
     @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.name}"
+
+    @property
+    def display(self) -> str:
+        """The name reports use: a partition's parent table, else the table itself."""
+        return self.root or self.qualified
 
     @property
     def ident(self) -> sql.Composable:
@@ -84,7 +91,10 @@ class Table:
 
 _QUERY = """
 select n.nspname, c.relname, c.relkind, a.attname, t.typname, t.typcategory,
-       coalesce(e.typcategory, '') as element_category
+       coalesce(e.typcategory, '') as element_category,
+       (select rn.nspname || '.' || r.relname from pg_class r
+        join pg_namespace rn on rn.oid = r.relnamespace
+        where c.relispartition and r.oid = pg_partition_root(c.oid)) as root
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
@@ -129,9 +139,9 @@ def _kind(typname: str, category: str, element: str) -> str | None:
 
 def discover(conn: psycopg.Connection) -> list[Table]:
     tables: dict[tuple[str, str], Table] = {}
-    for schema, name, relkind, column, typname, category, element in conn.execute(_QUERY):
+    for schema, name, relkind, column, typname, category, element, root in conn.execute(_QUERY):
         kind = _kind(typname, category, element)
-        table = tables.setdefault((schema, name), Table(schema, name, relkind))
+        table = tables.setdefault((schema, name), Table(schema, name, relkind, root=root))
         if kind is not None:
             table.columns.append(Column(column, kind, typname))
     return [t for t in tables.values() if any(c.kind != "integer" for c in t.columns)]

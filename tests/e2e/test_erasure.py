@@ -92,7 +92,7 @@ def test_erase_after_a_real_build_leaves_nothing_anywhere(pipeline_env, tmp_path
     # their 2 posts, and the other creator's post whose caption mentions them
     assert held["row_counts"]["gold.fct_post_engagement"] == 3
     assert held["row_counts"]["gold.dim_influencers"] == 1
-    assert held["row_counts"]["bronze.raw_records_2026_10"] == 7
+    assert held["row_counts"]["bronze.raw_records"] == 7
     assert {"silver.int_posts", "bronze.rejected_envelopes"} <= set(held["tables"])
 
     monkeypatch.setenv("ANALISA_EXPORT_ROOT", str(root))

@@ -212,7 +212,7 @@ def test_erase_leaves_no_row_holding_the_account_and_keeps_everyone_else(db_url,
     assert report.newly_suppressed
     assert (report.usernames_found, report.post_ids_found) == (1, 2)
     # subject's own 4 answers + the Business Discovery answer filed under OTHER
-    assert report.tables["bronze.raw_records_2026_10"] == {"deleted": 5, "scrubbed": 2}
+    assert report.tables["bronze.raw_records"] == {"deleted": 5, "scrubbed": 2}
     assert report.tables["bronze.rejected_envelopes"] == {"deleted": 1, "scrubbed": 0}
     assert report.tables["silver.caption_labels"] == {"deleted": 2, "scrubbed": 0}
     assert report.tables["gold.post_scores"] == {"deleted": 2, "scrubbed": 0}
@@ -449,7 +449,7 @@ def test_subject_export_holds_every_table_that_had_them_without_secrets(db_url, 
     assert data["usernames"] == [SUBJECT_NAME]
     tables = set(data["tables"])
     assert {
-        "bronze.raw_records_2026_10",
+        "bronze.raw_records",
         "bronze.rejected_envelopes",
         "bronze.collection_ledger",
         "ops.accounts",
@@ -462,8 +462,8 @@ def test_subject_export_holds_every_table_that_had_them_without_secrets(db_url, 
         "public.tool_events",
     } <= tables
     # 4 own answers, the discovery answer, 2 answers of OTHER that mention them
-    assert data["row_counts"]["bronze.raw_records_2026_10"] == 7
-    bodies = [r["body"] for r in data["tables"]["bronze.raw_records_2026_10"]]
+    assert data["row_counts"]["bronze.raw_records"] == 7
+    bodies = [r["body"] for r in data["tables"]["bronze.raw_records"]]
     assert {
         "user_id": SUBJECT,
         "username": SUBJECT_NAME,
@@ -536,7 +536,7 @@ def test_a_write_in_flight_commits_before_the_erasure_and_is_erased_with_the_res
     thread.join(timeout=60)
     writer.close()
     assert result["report"].clean
-    assert result["report"].tables["bronze.raw_records_2026_10"]["deleted"] == 1
+    assert result["report"].tables["bronze.raw_records"]["deleted"] == 1
 
     counts: dict[str, int] = {}
     with psycopg.connect(db_url) as conn, conn.transaction():
