@@ -146,17 +146,10 @@ class Settings(BaseSettings):
     # Retention (orchestration/defs/retention, docs/privacy.md): raw bronze is purged this many
     # days after it was ingested, once silver holds what was derived from it; rejected import
     # lines (never read by silver) after their own period; deletes go in batches of this size.
-    bronze_retention_days: int = Field(90, ge=1, alias="ANALISA_BRONZE_RETENTION_DAYS")
-    rejected_retention_days: int = Field(30, ge=1, alias="ANALISA_REJECTED_RETENTION_DAYS")
-    retention_batch_rows: int = Field(
-        10_000, ge=1, le=1_000_000, alias="ANALISA_RETENTION_BATCH_ROWS"
+    bronze_retention_days: int = Field(90, ge=1, le=36_500, alias="ANALISA_BRONZE_RETENTION_DAYS")
+    rejected_retention_days: int = Field(
+        30, ge=1, le=36_500, alias="ANALISA_REJECTED_RETENTION_DAYS"
     )
-
-    # Retention (orchestration/defs/retention, docs/privacy.md): raw bronze is purged this many
-    # days after it was ingested, once silver holds what was derived from it; rejected import
-    # lines (never read by silver) after their own period; deletes go in batches of this size.
-    bronze_retention_days: int = Field(90, ge=1, alias="ANALISA_BRONZE_RETENTION_DAYS")
-    rejected_retention_days: int = Field(30, ge=1, alias="ANALISA_REJECTED_RETENTION_DAYS")
     retention_batch_rows: int = Field(
         10_000, ge=1, le=1_000_000, alias="ANALISA_RETENTION_BATCH_ROWS"
     )
