@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 
+from analisa.core.catalog import PLATFORMS
 from analisa.core.crypto import pseudonymise
 from analisa.core.settings import Settings
 from connectors.suppression import subject_pseudonym
@@ -150,6 +151,13 @@ def erase(
     account_id = account_id.strip()
     if not account_id:
         raise ValueError("an account id is required")
+    if len(account_id) > 128 or any(ord(ch) < 32 for ch in account_id):
+        raise ValueError("an account id is at most 128 printable characters")
+    if platform not in PLATFORMS:
+        raise ValueError(f"unknown platform (expected one of {', '.join(PLATFORMS)})")
+    usernames = tuple(u for u in usernames if u and u.strip())
+    if any(len(u) > 128 or any(ord(ch) < 32 for ch in u) for u in usernames):
+        raise ValueError("a username is at most 128 printable characters")
     key = settings.pseudonym_key.get_secret_value()
     services = services or Services.from_settings(settings)
     pseudonym = subject_pseudonym(platform, account_id, key)

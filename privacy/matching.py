@@ -25,6 +25,9 @@ REDACTED = "[erased]"
 # An id shorter than this (a test fixture's "42") would match counts and unrelated numbers: it is
 # then matched only in the columns that name accounts, never inside values or texts.
 MIN_TOKEN_ID = 6
+# Likewise a username shorter than this ("ab") is a word of everyday text: it is matched as a
+# whole value only (a username column, a JSON value), never inside texts.
+MIN_TOKEN_NAME = 4
 
 
 class _Root(Exception):
@@ -45,9 +48,10 @@ class Terms:
             id_re = re.compile(r"(?!x)x")  # matches nothing
         object.__setattr__(self, "_id_re", id_re)
         names = sorted({u.lower() for u in self.usernames if u}, key=len, reverse=True)
+        strong = [n for n in names if len(n) >= MIN_TOKEN_NAME]
         name_re = None
-        if names:
-            alternatives = "|".join(re.escape(n) for n in names)
+        if strong:
+            alternatives = "|".join(re.escape(n) for n in strong)
             name_re = re.compile(
                 r"(?<![A-Za-z0-9_.])@?(?:" + alternatives + r")(?![A-Za-z0-9_]|\.[A-Za-z0-9_])",
                 re.IGNORECASE,
@@ -70,7 +74,13 @@ class Terms:
     def needles(self) -> list[str]:
         """Lowercased substrings a candidate row must contain (the SQL prefilter)."""
         ids = {self.account_id.lower()} if self.strong_id else set()
-        return sorted({*ids, *(u.lower() for u in self.usernames if u)})
+        names = {n for n in self.lowered_names if len(n) >= MIN_TOKEN_NAME}
+        return sorted({*ids, *names})
+
+    @property
+    def short_names(self) -> list[str]:
+        """Usernames matched as whole values only (see MIN_TOKEN_NAME)."""
+        return sorted(n for n in self.lowered_names if len(n) < MIN_TOKEN_NAME)
 
     @property
     def strong_id(self) -> bool:

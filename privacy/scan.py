@@ -11,6 +11,7 @@ never touched (the same username there is someone else).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,17 @@ def _where(table: Table, subject: Subject, terms: Terms) -> tuple[sql.Composable
             for needle in terms.needles:
                 parts.append(sql.SQL("strpos(lower({}::text), %s) > 0").format(ident))
                 params.append(needle)
+        short = terms.short_names
+        if short and column.kind == "text":
+            values = [v for n in short for v in (n, "@" + n, "username:" + n)]
+            parts.append(sql.SQL("lower({}) = any(%s)").format(ident))
+            params.append(values)
+            # a JSON document kept as text holds them as a quoted value
+            parts.append(sql.SQL("lower({}) ~ %s").format(ident))
+            params.append(_quoted_any(short))
+        elif short and column.kind in ("json", "array"):
+            parts.append(sql.SQL("lower({}::text) ~ %s").format(ident))
+            params.append(_quoted_any(short))
     if not parts:
         return sql.SQL("false"), []
     clause = sql.SQL("({})").format(sql.SQL(" or ").join(parts))
@@ -79,6 +91,11 @@ def _where(table: Table, subject: Subject, terms: Terms) -> tuple[sql.Composable
         clause = sql.SQL("(platform is null or platform = %s) and {}").format(clause)
         params.insert(0, subject.platform)
     return clause, params
+
+
+def _quoted_any(names: list[str]) -> str:
+    """A POSIX regex: any of the names as a whole JSON string ("ab", "@ab")."""
+    return '"@?(' + "|".join(re.escape(n) for n in names) + ')"'
 
 
 def _relevant(table: Table) -> list[Column]:

@@ -485,10 +485,22 @@ def test_subject_export_holds_every_table_that_had_them_without_secrets(db_url, 
     assert SUBJECT not in audit[0][3]
 
 
-@pytest.mark.parametrize("bad", ["", "   "])
-def test_erase_refuses_an_empty_account_id(db_url, bad):
-    with pytest.raises(ValueError, match="account id is required"):
-        erase(settings(), db_url, "instagram", bad, actor="os:test", services=Services())
+@pytest.mark.parametrize(
+    ("platform", "bad", "message"),
+    [
+        ("instagram", "", "account id is required"),
+        ("instagram", "   ", "account id is required"),
+        ("instagram", "1" * 129, "at most 128"),
+        ("instagram", "1784140\t0000000777", "printable"),
+        ("myspace", SUBJECT, "unknown platform"),
+    ],
+)
+def test_erase_refuses_bad_input_and_changes_nothing(db_url, platform, bad, message):
+    with pytest.raises(ValueError, match=message):
+        erase(settings(), db_url, platform, bad, actor="os:test", services=Services())
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("select count(*) from ops.suppressions").fetchone()[0] == 0
+        assert conn.execute("select count(*) from ops.audit_log").fetchone()[0] == 0
 
 
 def test_a_write_in_flight_commits_before_the_erasure_and_is_erased_with_the_rest(db_url):

@@ -84,3 +84,15 @@ def test_a_broken_envelope_says_whose_it_is():
     assert T.keyed_in_text('{"platform": "instagram", "account_id": "17841400000000777", ')
     assert T.keyed_in_text('{"username": "Maria.Silva"')
     assert not T.keyed_in_text('{"username": "maria.silva.fan"')
+
+
+def test_a_short_username_is_matched_as_a_whole_value_only():
+    short = Terms("17841400000000999", ("ab",))
+    assert short.equals("ab") and short.equals("@AB")
+    assert short.redact_text("ab testing ab") == "ab testing ab"
+    assert short.scrub_json({"data": [{"username": "ab"}, {"username": "cd"}]}) == (
+        {"data": [{"username": "cd"}]},
+        False,
+    )
+    assert short.needles == ["17841400000000999"]
+    assert short.short_names == ["ab"]
