@@ -90,13 +90,16 @@ class PurgeReport:
 
 def silver_accepted_through(conn: psycopg.Connection) -> datetime | None:
     """The start of the newest silver build the silver gate accepted: the newest recorded build
-    that started before the gate's last acceptance (ops.silver_builds, ops.gate_row_counts)."""
+    that started before the gate's last acceptance (ops.silver_builds, ops.gate_row_counts).
+    An erasure also writes baselines there (run id "erasure", privacy/database.py), which accept
+    no build."""
     row = conn.execute(
         """
         select max(b.started_at)
         from ops.silver_builds b
         where b.started_at <= (
-            select max(g.recorded_at) from ops.gate_row_counts g where g.layer = 'silver'
+            select max(g.recorded_at) from ops.gate_row_counts g
+            where g.layer = 'silver' and g.run_id is distinct from 'erasure'
         )
         """
     ).fetchone()

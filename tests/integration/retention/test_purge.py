@@ -18,7 +18,13 @@ from connectors.bronze_writer import write_records
 from connectors.records import RawRecord
 from expectations.history import record as accept_build
 from orchestration.defs.retention.assets import bronze_retention
-from orchestration.defs.retention.purge import RetentionPolicy, purge, purged_history
+from orchestration.defs.retention.purge import (
+    RetentionPolicy,
+    purge,
+    purged_history,
+    raw_records_cutoff,
+    silver_accepted_through,
+)
 from orchestration.lib.resources import AnalisaResource
 from tests.integration.transforms.dbt_fixtures import dbt_output, run_dbt
 
@@ -311,3 +317,31 @@ def test_pipeline_full_refresh_after_a_purge_is_refused_before_anything_runs(
         # nothing ran: no silver schema was built
         assert conn.execute("select to_regclass('silver.int_posts')").fetchone()[0] is None
     get_settings.cache_clear()
+
+
+def test_the_silver_bound_is_the_last_build_the_gate_accepted(db_url):
+    now = datetime.now(UTC).replace(microsecond=0)
+    with psycopg.connect(db_url) as conn:
+        assert silver_accepted_through(conn) is None
+        conn.execute(
+            "insert into ops.silver_builds (invocation_id, started_at) values"
+            " ('accepted', %s), ('failed', %s), ('running', %s)",
+            (now - timedelta(hours=5), now - timedelta(hours=3), now - timedelta(minutes=1)),
+        )
+        # the gate accepted the first build; the second failed its gate; then an erasure
+        # lowered the baselines, which accepts no build
+        conn.execute(
+            "insert into ops.gate_row_counts (layer, table_name, row_count, run_id, recorded_at)"
+            " values ('silver', 'int_posts', 10, 'run-1', %s), ('gold', 'dim_influencers', 3,"
+            " 'run-2', %s), ('silver', 'int_posts', 8, 'erasure', %s)",
+            (now - timedelta(hours=4), now - timedelta(hours=2), now - timedelta(minutes=30)),
+        )
+        assert silver_accepted_through(conn) == now - timedelta(hours=5)
+        cutoff, why, start = raw_records_cutoff(conn, RetentionPolicy(bronze_days=1), now)
+        assert (cutoff, start) == (now - timedelta(days=1), now - timedelta(hours=5))
+        assert why == "period: ingested more than 1 days ago"
+        # ten days on, with no new accepted build: the build bounds the cutoff, not the period
+        later = now + timedelta(days=10)
+        cutoff, why, _ = raw_records_cutoff(conn, RetentionPolicy(bronze_days=1), later)
+        assert cutoff == now - timedelta(hours=6)  # the accepted build's start, minus the lookback
+        assert why.startswith("silver: the last accepted silver build started")
