@@ -36,6 +36,7 @@ COMMANDS = {
     "db",
     "export",
     "docs",
+    "similar",
 }
 APP_VARIABLES = (
     "INSTAGRAM_CLIENT_ID",
@@ -117,6 +118,8 @@ def test_every_command_says_what_it_does():
         (["db", "serve", "--port", "0"], "'--port': Input should be greater than or equal to 1"),
         (["db", "url", "--role", "admin"], "'admin' is not one of 'owner', 'analyst'"),
         (["docs", "--port", "70000"], "'--port': Input should be less than or equal to 65535"),
+        (["similar", "instagram", "1", "--limit", "0"], "'--limit' / '-n': Input should be greater than or equal to 1"),
+        (["similar", "instagram"], "Missing argument 'account_id'"),
     ],
 )  # fmt: skip
 def test_arguments_that_make_no_sense_are_usage_errors(isolated, args, expected):
