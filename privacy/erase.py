@@ -33,7 +33,6 @@ from analisa.core.settings import Settings
 from connectors.suppression import subject_pseudonym
 from privacy import audit, cache, export_files, queue_purge, tokens
 from privacy.database import erase_rows, post_ids_of, remaining, usernames_of
-from privacy.matching import Terms
 from privacy.scan import Subject
 from privacy.suppression import suppress
 from privacy.tables import discover, unreadable
@@ -193,7 +192,7 @@ def _erase(settings, db_url, platform, account_id, given, services, revoke, repo
         subject = Subject(platform, account_id, names, frozenset(posts), aliases)
         report.tables = erase_rows(conn, tables, subject, report.subject)
 
-    terms = Terms(account_id, names)
+    terms = subject.terms
     if services.amqp_url:
         try:
             report.queue = queue_purge.purge(
@@ -213,22 +212,19 @@ def _erase(settings, db_url, platform, account_id, given, services, revoke, repo
         except Exception as exc:
             report.problems.append(f"cache not purged: {type(exc).__name__}")
     location = services.export_root
-    local = export_files.local_path(location) if location else None
-    if location and (local is None or export_files.has_files(local)):
+    root = export_files.Root(location) if location else None
+    if root is not None and export_files.has_files(root):
         exports: dict[str, Any] = {}
         try:
             if export_files.rewrite_snapshot(db_url, location) is not None:
                 exports["snapshot"] = "rewritten"
         except Exception as exc:  # the files are scrubbed below whatever happened here
             exports["snapshot"] = f"not rewritten: {type(exc).__name__}"
-        if local is not None:
-            exports.update(export_files.scrub(local, terms, platform, subject.post_ids))
-            report.remaining_export_files = export_files.remaining(
-                local, terms, platform, subject.post_ids
-            )
-        else:
-            exports["scanned"] = False
+        exports.update(export_files.scrub(root, terms, platform, subject.post_ids))
         report.exports = exports
+        report.remaining_export_files = export_files.remaining(
+            root, terms, platform, subject.post_ids
+        )
 
     with psycopg.connect(db_url) as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute("set transaction isolation level repeatable read, read only")

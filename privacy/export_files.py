@@ -2,17 +2,20 @@
 
 When the exports package offers `exports.parquet.export_gold(database_url, root)` (a complete
 new snapshot, written atomically, the previous ones removed), the export is rewritten from the
-erased database. Then, and in any case, every Parquet file under the root is read with pyarrow:
-a file holding the person is rewritten without their rows (same schema, written aside and
-renamed into place) and their id or username is replaced inside other rows' texts. Other files
-(manifests, JSON) are scanned and reported.
+erased database. Then, and in any case, every Parquet file under the root (a folder or any
+fsspec URL, s3:// included) is read with pyarrow: a file holding the person is rewritten
+without their rows (same schema; on a local disk written aside and renamed into place, on an
+object store replaced whole) and their id or username is replaced inside other rows' texts.
+Other files (manifests, JSON) are scanned and reported.
 """
 
 from __future__ import annotations
 
 import importlib
+import io
 import os
-from pathlib import Path
+import posixpath
+import secrets
 from typing import Any
 
 from privacy.matching import Terms
@@ -20,21 +23,50 @@ from privacy.matching import Terms
 TEXT_SUFFIXES = (".json", ".jsonl", ".csv", ".txt", ".md")
 
 
-def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
+class Root:
+    """An export location: fsspec filesystem and the folder inside it."""
+
+    def __init__(self, location: str) -> None:
+        import fsspec.core
+
+        self.fs, path = fsspec.core.url_to_fs(str(location))
+        self.base = path.rstrip("/") or "/"
+        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        self.local = protocol in ("file", "local")
+
+    def files(self) -> list[str]:
+        if not self.fs.exists(self.base):
+            return []
+        return sorted(p for p in self.fs.find(self.base) if not p.endswith(".erasing"))
+
+    def relative(self, path: str) -> str:
+        return posixpath.relpath(path, self.base)
+
+    def read_table(self, path: str):
+        import pyarrow.parquet as pq
+
+        with self.fs.open(path, "rb") as handle:
+            return pq.read_table(io.BytesIO(handle.read()))
+
+    def replace(self, path: str, data: bytes) -> None:
+        """Whole-file replacement: rename over it on a local disk; object stores replace
+        objects whole on write."""
+        if not self.local:
+            with self.fs.open(path, "wb") as handle:
+                handle.write(data)
+            return
+        tmp = posixpath.join(
+            posixpath.dirname(path), f".{posixpath.basename(path)}.{secrets.token_hex(4)}.erasing"
+        )
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
 
 
-def local_path(location: str) -> Path | None:
-    """The folder of a local export location; None for a remote fsspec URL."""
-    if location.startswith("file://"):
-        return Path(location[len("file://") :])
-    if "://" in location:
-        return None
-    return Path(location)
-
-
-def has_files(root: Path) -> bool:
-    return root.exists() and any(p.is_file() for p in root.rglob("*"))
+def has_files(root: Root) -> bool:
+    return bool(root.files())
 
 
 def rewrite_snapshot(database_url: str, root: str) -> dict | None:
@@ -101,13 +133,13 @@ def _row_mask(
 
 
 def scrub_file(
-    path: Path, terms: Terms, platform: str, post_ids: frozenset[str] = frozenset()
+    root: Root, path: str, terms: Terms, platform: str, post_ids: frozenset[str] = frozenset()
 ) -> tuple[int, int]:
-    """(rows removed, rows scrubbed) of one Parquet file, rewritten atomically if changed."""
+    """(rows removed, rows scrubbed) of one Parquet file, rewritten whole if changed."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    table = root.read_table(path)
     about, replaced, mentioned = _row_mask(table, terms, platform, post_ids)
     removed = sum(about)
     if not removed and not replaced:
@@ -120,20 +152,20 @@ def scrub_file(
     scrubbed = sum(1 for i in mentioned if not about[i])
     keep = pa.array([not a for a in about])
     table = table.filter(keep)
-    tmp = path.with_name(path.name + ".erasing")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    root.replace(path, sink.getvalue().to_pybytes())
     return removed, scrubbed
 
 
 def scrub(
-    root: Path, terms: Terms, platform: str, post_ids: frozenset[str] = frozenset()
+    root: Root, terms: Terms, platform: str, post_ids: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
     files = removed = scrubbed = 0
-    for path in _files(root):
-        if path.suffix != ".parquet":
+    for path in root.files():
+        if not path.endswith(".parquet"):
             continue
-        r, s = scrub_file(path, terms, platform, post_ids)
+        r, s = scrub_file(root, path, terms, platform, post_ids)
         if r or s:
             files += 1
             removed += r
@@ -142,23 +174,19 @@ def scrub(
 
 
 def remaining(
-    root: Path, terms: Terms, platform: str, post_ids: frozenset[str] = frozenset()
+    root: Root, terms: Terms, platform: str, post_ids: frozenset[str] = frozenset()
 ) -> dict[str, int]:
     """{file: rows (Parquet) or 1 (other text files) still naming the person}."""
-    import pyarrow.parquet as pq
-
     left: dict[str, int] = {}
-    if not root.exists():
-        return left
-    for path in _files(root):
-        rel = path.relative_to(root).as_posix()
-        if path.suffix == ".parquet":
-            about, _, mentioned = _row_mask(pq.read_table(path), terms, platform, post_ids)
+    for path in root.files():
+        rel = root.relative(path)
+        if path.endswith(".parquet"):
+            about, _, mentioned = _row_mask(root.read_table(path), terms, platform, post_ids)
             n = len({i for i, a in enumerate(about) if a} | mentioned)
             if n:
                 left[rel] = n
-        elif path.suffix in TEXT_SUFFIXES and terms.in_text(
-            path.read_text(encoding="utf-8", errors="replace")
-        ):
-            left[rel] = 1
+        elif path.endswith(TEXT_SUFFIXES):
+            text = root.fs.cat_file(path).decode("utf-8", errors="replace")
+            if terms.in_text(text):
+                left[rel] = 1
     return left

@@ -442,6 +442,33 @@ def test_export_files_are_rewritten_without_the_account(db_url, tmp_path):
     assert pq.read_table(root / "gold" / "untouched.parquet").to_pylist() == [{"n": 1}]
 
 
+def test_export_files_on_an_object_store_are_rewritten_too(db_url, tmp_path):
+    import fsspec
+
+    build(db_url, tmp_path)
+    location = f"memory://erasure-{tmp_path.name}/exports"
+    fs = fsspec.filesystem("memory")
+    table = pa.table({"account_id": [SUBJECT, OTHER], "followers": [1, 2]})
+    with fs.open(f"{location}/gold/dim_influencers/part-0.parquet", "wb") as handle:
+        pq.write_table(table, handle)
+    try:
+        report = erase(
+            settings(),
+            db_url,
+            "instagram",
+            SUBJECT,
+            actor="os:test",
+            services=Services(export_root=location),
+            revoke=no_revoke,
+        )
+        assert report.clean, report
+        assert report.exports["rows_removed"] == 1
+        with fs.open(f"{location}/gold/dim_influencers/part-0.parquet", "rb") as handle:
+            assert pq.read_table(handle).to_pylist() == [{"account_id": OTHER, "followers": 2}]
+    finally:
+        fs.rm(f"memory://erasure-{tmp_path.name}", recursive=True)
+
+
 def test_subject_export_holds_every_table_that_had_them_without_secrets(db_url, tmp_path):
     build(db_url, tmp_path)
     data = subject_export(db_url, KEY, "instagram", SUBJECT, actor="os:test")
