@@ -37,6 +37,11 @@ COMMANDS = {
     "export",
     "docs",
     "similar",
+    "metrics",
+    "retention",
+    "erase",
+    "subject-export",
+    "audit",
 }
 APP_VARIABLES = (
     "INSTAGRAM_CLIENT_ID",
