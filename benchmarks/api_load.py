@@ -37,10 +37,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analisa.core.db import migrate, with_database  # noqa: E402
+from analisa.core.db import drop_database, migrate, with_database  # noqa: E402
 from analisa.core.settings import Settings  # noqa: E402
 from serving_api.auth import TokenService  # noqa: E402
-from serving_api.db_role import api_login_url, drop_api_role  # noqa: E402
+from serving_api.db_role import api_login_url  # noqa: E402
 
 RESULT = ROOT / "benchmarks" / "results" / "api_load.json"
 SATURATION_CONNECTIONS = 64
@@ -389,9 +389,7 @@ def main() -> None:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{dbname}" with (force)')
-        drop_api_role(server_url, dbname)
+        drop_database(server_url, dbname)
         shutil.rmtree(tmp, ignore_errors=True)
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=2) + "\n")

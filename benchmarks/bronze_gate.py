@@ -29,7 +29,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analisa.core.db import migrate, with_database
+from analisa.core.db import drop_database, migrate, with_database
 from connectors.bronze_writer import write_records
 from connectors.records import RawRecord
 from expectations import bronze, judge
@@ -219,8 +219,7 @@ def main() -> dict:
         load_s += _load_in_child(url, quarter, n, n, end)
         full = run_gate(url)
     finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+        drop_database(server, name)
     for run, first_last in ((small, (0, quarter)), (full, (0, n))):
         assert not run["failed"], run["failed"]
         assert run["malformed"] == expected_malformed(*first_last), run["malformed"]

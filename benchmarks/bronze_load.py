@@ -22,7 +22,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analisa.core.db import migrate, with_database
+from analisa.core.db import drop_database, migrate, with_database
 from connectors.bronze_writer import _COLUMNS, _row, ensure_partitions, write_records
 from connectors.records import RawRecord
 
@@ -105,8 +105,7 @@ def main() -> dict:
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
     finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+        drop_database(server, name)
     result = {
         "benchmark": "bronze_load",
         "records": n,

@@ -416,8 +416,9 @@ def _fresh_db() -> tuple[str, str]:
 
 
 def _drop_db(name: str) -> None:
-    with psycopg.connect(DB, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    from analisa.core.db import drop_database
+
+    drop_database(DB, name)
 
 
 def main() -> dict:

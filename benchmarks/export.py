@@ -30,7 +30,7 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analisa.core.db import with_database
+from analisa.core.db import drop_database, with_database
 from exports.parquet import DEFAULT_BATCH_ROWS, export_gold
 from exports.schema import SQL_CASTS, TABLES
 
@@ -101,10 +101,7 @@ def one(rows: int) -> dict:
         }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+        drop_database(server, name)
 
 
 def main() -> dict:

@@ -26,7 +26,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analisa.core.db import migrate, with_database
+from analisa.core.db import drop_database, migrate, with_database
 from connectors.raw_import import import_path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
@@ -107,8 +107,7 @@ def main() -> dict:
     finally:
         path.unlink(missing_ok=True)
         folder.rmdir()
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+        drop_database(server, name)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))

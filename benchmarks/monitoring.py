@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from prometheus_client import CollectorRegistry, generate_latest
 
 from analisa.core.catalog import ENDPOINTS
-from analisa.core.db import migrate, with_database
+from analisa.core.db import drop_database, migrate, with_database
 from connectors import metrics
 from connectors.bronze_writer import ensure_partitions
 from orchestration.lib.pipeline_runs import (
@@ -215,14 +215,7 @@ def main() -> None:
             "exporter_scrape": exporter_scrape(url, runs, 5),
         }
     finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
-        try:
-            from serving_api.db_role import drop_api_role
-
-            drop_api_role(server, name)
-        except Exception:
-            pass
+        drop_database(server, name)
     out = Path(__file__).resolve().parent / "results" / "monitoring.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -30,7 +30,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analisa.core.catalog import AUDIENCE_BREAKDOWNS
-from analisa.core.db import migrate, with_database
+from analisa.core.db import drop_database, migrate, with_database
 from connectors.bronze_writer import write_records
 from connectors.raw_import import analyze_bronze
 from connectors.records import RawRecord
@@ -342,8 +342,7 @@ def main() -> dict:
         from analisa.core.db import stop_embedded
 
         stop_embedded()
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+        drop_database(server, name)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))

@@ -29,7 +29,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analisa.core.db import migrate, with_database
+from analisa.core.db import drop_database, migrate, with_database
 from connectors.bronze_writer import ensure_partitions
 from orchestration.defs.retention.purge import RetentionPolicy, purge
 
@@ -210,8 +210,7 @@ def main() -> dict:
             ),
         }
     finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+        drop_database(server, name)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))

@@ -8,21 +8,18 @@ bronze, and no long-lived password has to be configured.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import secrets
 from urllib.parse import quote, urlparse
 
 import psycopg
 from psycopg import sql
 
-from analisa.core.db import normalize_url
+from analisa.core.db import database_role_name, normalize_url
 
 
 def api_role_name(dbname: str) -> str:
     """The role name `ops.api_role_name()` computes in that database (same rule, in Python)."""
-    safe = re.sub(r"[^a-zA-Z0-9_]", "_", dbname)[:40]
-    return f"{safe}_api_{hashlib.md5(dbname.encode()).hexdigest()[:8]}"
+    return database_role_name(dbname, "api")
 
 
 def api_login_url(admin_url: str) -> str:

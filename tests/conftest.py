@@ -21,13 +21,12 @@ import psycopg
 import pytest
 
 from analisa.core.db import (
-    drop_analyst_role,
+    drop_database,
     embedded_database_url,
     migrate,
     stop_embedded,
     with_database,
 )
-from serving_api.db_role import drop_api_role
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Read by these fixtures only: lets the embedded fallback be tried on a machine whose
@@ -113,11 +112,8 @@ def _create_database(server_url: str) -> tuple[str, str]:
 
 
 def _drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-    # The migrations create a login role per database for the API; roles outlive databases.
-    drop_api_role(server_url, name)
-    drop_analyst_role(server_url, name)
+    # with the roles the migrations made for it: roles outlive databases
+    drop_database(server_url, name)
 
 
 @pytest.fixture

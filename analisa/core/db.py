@@ -196,10 +196,19 @@ def dbt_environment(url: str) -> dict[str, str]:
 # -- the analyst role of a database (migration 012) ----------------------------------------------
 
 
-def analyst_role_name(dbname: str) -> str:
-    """The role name `ops.analyst_role_name()` computes in that database (same rule, in Python)."""
+# Roles the migrations create for each database (006: the API's, 012: the analysts'); roles
+# belong to the server, so they outlive a dropped database unless dropped with it.
+DATABASE_ROLE_KINDS = ("api", "analyst")
+
+
+def database_role_name(dbname: str, kind: str) -> str:
+    """The name `ops.<kind>_role_name()` computes in that database (same rule, in Python)."""
     safe = re.sub(r"[^a-zA-Z0-9_]", "_", dbname)[:40]
-    return f"{safe}_analyst_{hashlib.md5(dbname.encode()).hexdigest()[:8]}"
+    return f"{safe}_{kind}_{hashlib.md5(dbname.encode()).hexdigest()[:8]}"
+
+
+def analyst_role_name(dbname: str) -> str:
+    return database_role_name(dbname, "analyst")
 
 
 def scram_verifier(password: str, iterations: int = 4096) -> str:
@@ -243,7 +252,20 @@ def revoke_analyst_login(admin_url: str) -> str:
 
 def drop_analyst_role(admin_url: str, dbname: str) -> None:
     """Drop the analyst role of a database that was dropped (roles outlive databases)."""
+    _drop_roles(admin_url, dbname, ("analyst",))
+
+
+def _drop_roles(admin_url: str, dbname: str, kinds: tuple[str, ...]) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for kind in kinds:
+            role = sql.Identifier(database_role_name(dbname, kind))
+            conn.execute(sql.SQL("drop role if exists {}").format(role))
+
+
+def drop_database(admin_url: str, dbname: str) -> None:
+    """Drop a database (closing its sessions) and the roles the migrations made for it."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("drop role if exists {}").format(sql.Identifier(analyst_role_name(dbname)))
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
         )
+    _drop_roles(admin_url, dbname, DATABASE_ROLE_KINDS)

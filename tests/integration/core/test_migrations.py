@@ -48,3 +48,31 @@ def test_bronze_views_and_platform_check_follow_the_catalog(db_url):
         assert conn.execute("select count(*) from bronze.instagram_user").fetchone()[0] == 0
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute(insert, ("h2", "c", "myspace", "media", *row[4:]))
+
+
+def test_dropping_a_database_drops_the_roles_its_migrations_made(server_url):
+    from analisa.core.db import database_role_name, drop_database, with_database
+    from tests.conftest import _create_database
+
+    name, url = _create_database(server_url)
+    migrate(url)
+    roles = {database_role_name(name, kind) for kind in ("api", "analyst")}
+    with psycopg.connect(url) as conn:
+        made = conn.execute("select ops.api_role_name(), ops.analyst_role_name()").fetchone()
+    assert set(made) == roles  # the Python rule names what the migrations created
+
+    def present() -> tuple[int, int]:
+        with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as conn:
+            databases = conn.execute(
+                "select count(*) from pg_database where datname = %s", (name,)
+            ).fetchone()[0]
+            found = conn.execute(
+                "select count(*) from pg_roles where rolname = any(%s)", (sorted(roles),)
+            ).fetchone()[0]
+        return databases, found
+
+    assert present() == (1, 2)
+    drop_database(server_url, name)
+    assert present() == (0, 0)
+    drop_database(server_url, name)  # nothing left: still no error
+    assert present() == (0, 0)
