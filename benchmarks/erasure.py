@@ -30,7 +30,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analisa.core.db import migrate, with_database
+from analisa.core.db import drop_database, migrate, with_database
 from analisa.core.settings import Settings
 from connectors.raw_import import import_path
 from privacy.erase import Services, erase
@@ -95,14 +95,6 @@ def new_database(server: str) -> tuple[str, str]:
     url = with_database(server, name)
     migrate(url)
     return name, url
-
-
-def drop_database(server: str, name: str) -> None:
-    from serving_api.db_role import drop_api_role
-
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-    drop_api_role(server, name)
 
 
 def load(url: str, path: Path) -> float:
