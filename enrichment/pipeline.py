@@ -101,7 +101,7 @@ class EnrichmentStats:
 
 def _batches(conn: psycopg.Connection, sql: str, params: dict, size: int) -> Iterator[list]:
     """Rows of `sql` `size` at a time through a server-side cursor (bounded memory)."""
-    with conn.cursor(name=f"enrichment_{time.monotonic_ns()}") as cur:
+    with conn.cursor(name=f"enrichment_{time.monotonic_ns()}", binary=True) as cur:
         cur.itersize = size
         cur.execute(sql, params)
         while rows := cur.fetchmany(size):
@@ -171,33 +171,49 @@ def score_pending(
         vectors = np.asarray([r[4] for r in rows], dtype=np.float32)
         interests = classifier.interests_of(vectors)
         sentiments = classifier.sentiment_of(vectors)
-        with write.transaction(), write.cursor() as cur:
-            cur.executemany(
-                "delete from silver.caption_interest_scores where platform = %s"
-                " and post_id = %s and model = %s and model_version = %s",
-                [(r[0], r[2], *key) for r in rows],
+        found = [
+            (r[0], r[2], r[1], r[3], name, round(score, 4), rank)
+            for r, labels in zip(rows, interests, strict=True)
+            for rank, (name, score) in enumerate(labels, start=1)
+        ]
+        # one statement per table and batch: arrays of the batch's values, unnested
+        with write.transaction():
+            write.execute(
+                "delete from silver.caption_interest_scores s"
+                " using unnest(%s::text[], %s::text[]) as d(platform, post_id)"
+                " where s.platform = d.platform and s.post_id = d.post_id"
+                " and s.model = %s and s.model_version = %s",
+                ([r[0] for r in rows], [r[2] for r in rows], *key),
             )
-            cur.executemany(
+            write.execute(
                 "insert into silver.caption_interest_scores (platform, post_id, account_id,"
                 " model, model_version, caption_hash, interest, score, interest_rank)"
-                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (r[0], r[2], r[1], *key, r[3], name, round(score, 4), rank)
-                    for r, found in zip(rows, interests, strict=True)
-                    for rank, (name, score) in enumerate(found, start=1)
-                ],
+                " select f.platform, f.post_id, f.account_id, %s, %s, f.caption_hash,"
+                " f.interest, f.score, f.interest_rank from unnest(%s::text[], %s::text[],"
+                " %s::text[], %s::text[], %s::text[], %s::numeric[], %s::smallint[])"
+                " as f(platform, post_id, account_id, caption_hash, interest, score,"
+                " interest_rank)",
+                (*key, *([f[i] for f in found] for i in range(7))),
             )
-            cur.executemany(
+            write.execute(
                 "insert into silver.caption_sentiment (platform, post_id, account_id, model,"
-                " model_version, caption_hash, sentiment, score) values"
-                " (%s, %s, %s, %s, %s, %s, %s, %s)"
+                " model_version, caption_hash, sentiment, score)"
+                " select f.platform, f.post_id, f.account_id, %s, %s, f.caption_hash,"
+                " f.sentiment, f.score from unnest(%s::text[], %s::text[], %s::text[],"
+                " %s::text[], %s::text[], %s::numeric[])"
+                " as f(platform, post_id, account_id, caption_hash, sentiment, score)"
                 " on conflict (platform, post_id, model, model_version) do update set"
                 " account_id = excluded.account_id, caption_hash = excluded.caption_hash,"
                 " sentiment = excluded.sentiment, score = excluded.score, scored_at = now()",
-                [
-                    (r[0], r[2], r[1], *key, r[3], label, max(round(score, 4), 0.0001))
-                    for r, (label, score) in zip(rows, sentiments, strict=True)
-                ],
+                (
+                    *key,
+                    [r[0] for r in rows],
+                    [r[2] for r in rows],
+                    [r[1] for r in rows],
+                    [r[3] for r in rows],
+                    [label for label, _ in sentiments],
+                    [max(round(score, 4), 0.0001) for _, score in sentiments],
+                ),
             )
         done += len(rows)
     return done
@@ -336,6 +352,10 @@ def run(
 ) -> EnrichmentStats:
     stats = EnrichmentStats(embedder.model, embedder.version, classifier.version)
     with psycopg.connect(url) as read, psycopg.connect(url, autocommit=True) as write:
+        # the reads are consumed whole, batch by batch: plan them for all rows (hash joins),
+        # not for the first tenth a cursor is assumed to need (nested loops over unindexed
+        # dbt tables took minutes at 20,000 captions)
+        read.execute("set cursor_tuple_fraction = 1.0")
         for step, work in (
             (
                 "embed",
