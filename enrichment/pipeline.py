@@ -49,7 +49,12 @@ _TO_EMBED = f"""
 """
 
 _TO_SCORE = f"""
-    select e.platform, e.account_id, e.post_id, e.caption_hash, e.embedding
+    select e.platform, e.account_id, e.post_id, e.caption_hash, e.embedding,
+           exists (
+               select 1 from silver.caption_interest_scores i
+               where i.platform = e.platform and i.post_id = e.post_id
+                 and i.model = e.model and i.model_version = %(classifier)s
+           ) as scored_before
     from silver.caption_embeddings e
     inner join ({_CURRENT_CAPTIONS}) c
         on c.platform = e.platform and c.post_id = e.post_id and c.caption_hash = e.caption_hash
@@ -177,14 +182,17 @@ def score_pending(
             for rank, (name, score) in enumerate(labels, start=1)
         ]
         # one statement per table and batch: arrays of the batch's values, unnested
+        # an edited caption's earlier interests go (new captions, the usual case, have none)
+        again = [r for r in rows if r[5]]
         with write.transaction():
-            write.execute(
-                "delete from silver.caption_interest_scores s"
-                " using unnest(%s::text[], %s::text[]) as d(platform, post_id)"
-                " where s.platform = d.platform and s.post_id = d.post_id"
-                " and s.model = %s and s.model_version = %s",
-                ([r[0] for r in rows], [r[2] for r in rows], *key),
-            )
+            if again:
+                write.execute(
+                    "delete from silver.caption_interest_scores s"
+                    " using unnest(%s::text[], %s::text[]) as d(platform, post_id)"
+                    " where s.platform = d.platform and s.post_id = d.post_id"
+                    " and s.model = %s and s.model_version = %s",
+                    ([r[0] for r in again], [r[2] for r in again], *key),
+                )
             write.execute(
                 "insert into silver.caption_interest_scores (platform, post_id, account_id,"
                 " model, model_version, caption_hash, interest, score, interest_rank)"

@@ -141,6 +141,15 @@ def test_incremental_embedding_scores_and_versions(db_url, models):
     edited = run(db_url, embedder, classifier)
     assert (edited.embedded, edited.scored) == (1, 1)
     with psycopg.connect(db_url) as conn:
+        # the earlier caption's interests are gone, not kept beside the new ones
+        assert (
+            _count(
+                conn,
+                "select count(*) from silver.caption_interest_scores"
+                " where post_id = 'baker-3' and interest = 'food'",
+            )
+            == 0
+        )
         assert (
             conn.execute(
                 "select interest from silver.caption_interest_scores"
