@@ -32,7 +32,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analisa.core.db import migrate, with_database
+from analisa.core.db import drop_database, migrate, with_database
 from enrichment.labels import Classifier
 from enrichment.lookalike import similar, uses_pgvector
 from enrichment.model import default_embedder
@@ -175,8 +175,7 @@ def main() -> dict:
             "load_average_1m_start_end": [load_start, round(os.getloadavg()[0], 2)],
         }
     finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+        drop_database(server, name)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))
