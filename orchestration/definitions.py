@@ -13,6 +13,7 @@ from orchestration.defs.dbt.assets import layer_assets
 from orchestration.defs.enrichment.assets import caption_enrichment
 from orchestration.defs.exports.assets import gold_cache_version, gold_parquet
 from orchestration.defs.observability.runs import record_failed_runs, record_successful_runs
+from orchestration.defs.privacy.erasures import carry_out_erasures, erasure_requests
 from orchestration.defs.quality.checks import (
     bronze_gate,
     gold_gate,
@@ -64,9 +65,9 @@ def build_definitions(analisa: AnalisaResource | None = None) -> dg.Definitions:
             bronze_retention,
         ],
         asset_checks=CHECKS,
-        jobs=[collect_and_build, build_from_bronze, purge_bronze],
+        jobs=[collect_and_build, build_from_bronze, purge_bronze, carry_out_erasures],
         schedules=[collect_every_6_hours, purge_bronze_daily],
-        sensors=[plan_collection, record_successful_runs, record_failed_runs],
+        sensors=[plan_collection, record_successful_runs, record_failed_runs, erasure_requests],
         resources={"analisa": analisa or AnalisaResource()},
     )
 

@@ -1,10 +1,10 @@
 """Erasure requests made through the API (POST /v1/admin/erasures), carried out here.
 
 The API's database role may only insert a request and read its status: it never holds the
-privileges an erasure needs (every schema, tokens, bronze). `analisa erase --pending` (run by
-an operator or on a schedule) claims each pending request with SKIP LOCKED, so two runs never
-carry out the same one, erases, and records the outcome on the request, which then keeps the
-pseudonym only.
+privileges an erasure needs (every schema, tokens, bronze). Dagster's `carry_out_erasures`
+job (launched by its sensor) or `analisa erase --pending` claims each pending request with
+SKIP LOCKED, so two runs never carry out the same one, erases, and records the outcome on the
+request, which then keeps the pseudonym only.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Admin only (403 for viewers and analysts), and scoped to the token's workspace: another
 workspace's client or list entry is a 404 like anything that does not exist.
 
-Erasure is requested here and carried out by the pipeline (`analisa erase --pending`): the
+Erasure is requested here and carried out by the pipeline (Dagster's `carry_out_erasures`
+job, launched by a sensor, or `analisa erase --pending`): the
 API's database role reads gold and inserts requests, and is never given what an erasure needs
 (delete on bronze, silver, tokens; the broker; the export store). A request answers 202 with
 its id; GET /v1/admin/erasures/{id} shows its status, then the outcome.
