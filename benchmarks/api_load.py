@@ -29,16 +29,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-from analisa.core.db import drop_database, migrate, with_database  # noqa: E402
+from analisa.core.db import drop_database, migrate  # noqa: E402
 from analisa.core.settings import Settings  # noqa: E402
+from benchmarks.common import create_database  # noqa: E402
+from benchmarks.common import server_url as measured_server  # noqa: E402
 from serving_api.auth import TokenService  # noqa: E402
 from serving_api.db_role import api_login_url  # noqa: E402
 
@@ -274,11 +274,8 @@ def main() -> None:
     n, users, rps, seconds, sat_seconds = (
         (1000, 1000, 300, 5, 4) if args.quick else (10_000, 10_000, 1000, 20, 10)
     )
-    server_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    dbname = f"analisa_bench_api_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'create database "{dbname}"')
-    url = with_database(server_url, dbname)
+    server_url = measured_server()
+    dbname, url = create_database(server_url, "bench_api")
     tmp = Path(tempfile.mkdtemp(prefix="analisa-api-load-"))
     processes: list[subprocess.Popen] = []
     try:

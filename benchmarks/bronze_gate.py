@@ -21,15 +21,14 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from analisa.core.db import drop_database, migrate, with_database
+from analisa.core.db import drop_database, migrate
+from benchmarks.common import create_database, publish, server_url
 from connectors.bronze_writer import write_records
 from connectors.records import RawRecord
 from expectations import bronze, judge
@@ -204,11 +203,8 @@ def main() -> dict:
         return {}
 
     n = 20_000 if args.quick else args.records
-    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"analisa_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(server, name)
+    server = server_url()
+    name, url = create_database(server, "bench")
     end = datetime.now(UTC) - timedelta(hours=1)
     try:
         migrate(url)
@@ -249,10 +245,7 @@ def main() -> dict:
         },
     }
     out = Path(__file__).resolve().parent / "results" / "bronze_gate.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
-    return result
+    return publish(result, out)
 
 
 if __name__ == "__main__":

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import tracemalloc
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from analisa.core.db import drop_database, migrate, with_database
+from analisa.core.db import drop_database, migrate
+from benchmarks.common import create_database, publish, server_url
 from connectors.bronze_writer import _COLUMNS, _row, ensure_partitions, write_records
 from connectors.records import RawRecord
 
@@ -76,11 +74,8 @@ def main() -> dict:
     parser.add_argument("--records", type=int, default=20000)
     args = parser.parse_args()
     n = 2000 if args.quick else args.records
-    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"analisa_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(server, name)
+    server = server_url()
+    name, url = create_database(server, "bench")
     try:
         migrate(url)
         copy_records, insert_records = synthetic(n, "copy"), synthetic(n, "insert")
@@ -119,10 +114,7 @@ def main() -> dict:
         "copy_peak_python_kib_per_record": round(peak / 1024 / len(memory_records), 1),
     }
     out = Path(__file__).resolve().parent / "results" / "bronze_load.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
-    return result
+    return publish(result, out)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -43,8 +42,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import create_database, publish, server_url
 
-DB = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB = server_url()
 REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 SECONDS_PER_CALL = 0.2
@@ -405,12 +405,9 @@ def calls_per_round(db_url: str, posts: int) -> dict:
 
 
 def _fresh_db() -> tuple[str, str]:
-    from analisa.core.db import migrate, with_database
+    from analisa.core.db import migrate
 
-    name = f"analisa_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(DB, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(DB, name)
+    name, url = create_database(DB, "bench")
     migrate(url)
     return name, url
 
@@ -468,10 +465,7 @@ def main() -> dict:
         ),
     }
     out = Path(__file__).resolve().parent / "results" / "collection.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
-    return result
+    return publish(result, out)
 
 
 if __name__ == "__main__":

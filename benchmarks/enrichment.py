@@ -18,21 +18,19 @@ at 100000 is extrapolated linearly and says so.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import resource
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from analisa.core.db import drop_database, migrate, with_database
+from analisa.core.db import drop_database, migrate
+from benchmarks.common import create_database, publish, server_url
 from enrichment.labels import Classifier
 from enrichment.lookalike import similar, uses_pgvector
 from enrichment.model import default_embedder
@@ -111,11 +109,8 @@ def main() -> dict:
     args = parser.parse_args()
     n = 1000 if args.quick else args.captions
     load_start = round(os.getloadavg()[0], 2)
-    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"analisa_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(server, name)
+    server = server_url()
+    name, url = create_database(server, "bench")
     try:
         migrate(url)
         fill(url, n)
@@ -176,10 +171,7 @@ def main() -> dict:
         }
     finally:
         drop_database(server, name)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
-    return result
+    return publish(result, RESULTS)
 
 
 if __name__ == "__main__":

@@ -22,16 +22,15 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from analisa.core.db import drop_database, migrate, with_database
+from analisa.core.db import drop_database, migrate
 from analisa.core.settings import Settings
+from benchmarks.common import create_database, publish
 from connectors.raw_import import import_path
 from privacy.erase import Services, erase
 from privacy.suppression import suppress
@@ -89,10 +88,7 @@ def write_corpus(path: Path, creators: int, rounds: int) -> int:
 
 
 def new_database(server: str) -> tuple[str, str]:
-    name = f"analisa_bench_erasure_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(server, name)
+    name, url = create_database(server, "bench_erasure")
     migrate(url)
     return name, url
 
@@ -166,10 +162,7 @@ def main() -> dict:
         "ingest_seconds_100_suppressed": round(listed_seconds, 2),
         "ingest_suppression_cost_ratio": round(listed_seconds / plain_seconds, 3),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result))
-    return result
+    return publish(result, RESULTS)
 
 
 if __name__ == "__main__":

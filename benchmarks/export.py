@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from analisa.core.db import drop_database, with_database
+from analisa.core.db import drop_database
+from benchmarks.common import create_database, publish, server_url
 from exports.parquet import DEFAULT_BATCH_ROWS, export_gold
 from exports.schema import SQL_CASTS, TABLES
 
@@ -61,12 +59,9 @@ from generate_series(1, %s) as n
 
 
 def one(rows: int) -> dict:
-    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"analisa_bench_{uuid.uuid4().hex[:8]}"
+    server = server_url()
     folder = Path(tempfile.mkdtemp(prefix="analisa-export-"))
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = with_database(server, name)
+    name, url = create_database(server, "bench")
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             for schema in ("gold", "silver"):
@@ -127,10 +122,7 @@ def main() -> dict:
         # memory follows the batch, not the table: a 4x bigger table, about the same peak
         "peak_rss_growth_mb": round(runs[-1]["peak_rss_mb"] - runs[0]["peak_rss_mb"], 1),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
-    return result
+    return publish(result, RESULTS)
 
 
 if __name__ == "__main__":

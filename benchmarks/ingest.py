@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from analisa.core.db import drop_database, migrate, with_database
+from analisa.core.db import drop_database, migrate
+from benchmarks.common import create_database, publish, server_url
 from connectors.raw_import import import_path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
@@ -77,13 +75,10 @@ def main() -> dict:
     parser.add_argument("--size-mb", type=int, default=1024)
     args = parser.parse_args()
     size_mb = 64 if args.quick else args.size_mb
-    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"analisa_bench_{uuid.uuid4().hex[:8]}"
+    server = server_url()
     folder = Path(tempfile.mkdtemp(prefix="analisa-ingest-"))
     path = folder / "big.jsonl"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(server, name)
+    name, url = create_database(server, "bench")
     try:
         migrate(url)
         envelopes = write_file(path, size_mb)
@@ -108,10 +103,7 @@ def main() -> dict:
         path.unlink(missing_ok=True)
         folder.rmdir()
         drop_database(server, name)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
-    return result
+    return publish(result, RESULTS)
 
 
 if __name__ == "__main__":

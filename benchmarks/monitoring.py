@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import uuid
@@ -29,11 +28,11 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from prometheus_client import CollectorRegistry, generate_latest
 
 from analisa.core.catalog import ENDPOINTS
-from analisa.core.db import drop_database, migrate, with_database
+from analisa.core.db import drop_database, migrate
+from benchmarks.common import create_database, server_url
 from connectors import metrics
 from connectors.bronze_writer import ensure_partitions
 from orchestration.lib.pipeline_runs import (
@@ -199,11 +198,8 @@ def main() -> None:
     runs = 120 if args.quick else args.runs
     calls = 200_000 if args.quick else 1_000_000
 
-    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"analisa_bench_monitoring_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(server, name)
+    server = server_url()
+    name, url = create_database(server, "bench_monitoring")
     try:
         migrate(url)
         result = {

@@ -20,7 +20,6 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,9 +27,9 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from analisa.core.catalog import AUDIENCE_BREAKDOWNS
-from analisa.core.db import drop_database, migrate, with_database
+from analisa.core.db import drop_database, migrate
+from benchmarks.common import create_database, publish, server_url
 from connectors.bronze_writer import write_records
 from connectors.raw_import import analyze_bronze
 from connectors.records import RawRecord
@@ -280,11 +279,8 @@ def main() -> dict:
     args = parser.parse_args()
     influencers, posts = (200, 4_000) if args.quick else (args.influencers, args.posts)
     per_account = max(1, posts // influencers)
-    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"analisa_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(server, name)
+    server = server_url()
+    name, url = create_database(server, "bench")
     home = Path(tempfile.mkdtemp(prefix="analisa-bench-"))
     env = {
         "DATABASE_URL": url,
@@ -343,10 +339,7 @@ def main() -> dict:
 
         stop_embedded()
         drop_database(server, name)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
-    return result
+    return publish(result, RESULTS)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import threading
@@ -28,8 +27,8 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from analisa.core.db import drop_database, migrate, with_database
+from analisa.core.db import drop_database, migrate
+from benchmarks.common import create_database, publish, server_url
 from connectors.bronze_writer import ensure_partitions
 from orchestration.defs.retention.purge import RetentionPolicy, purge
 
@@ -156,11 +155,8 @@ def main() -> dict:
     parser.add_argument("--batch", type=int, default=10_000)
     args = parser.parse_args()
     rows = 120_000 if args.quick else args.rows
-    server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"analisa_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = with_database(server, name)
+    server = server_url()
+    name, url = create_database(server, "bench")
     now = datetime.now(UTC)
     cutoff = now - timedelta(days=90)
     try:
@@ -211,10 +207,7 @@ def main() -> dict:
         }
     finally:
         drop_database(server, name)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
-    return result
+    return publish(result, RESULTS)
 
 
 if __name__ == "__main__":
