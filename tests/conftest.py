@@ -158,6 +158,21 @@ def redis_prefix(redis_url: str):
         client.delete(*keys)
 
 
+def delete_queues(prefix: str) -> None:
+    """Delete the work queue of a test's prefix; best effort (a test without a broker made none)."""
+    import pika
+
+    url = os.environ.get("AMQP_URL") or DEFAULT_TEST_AMQP_URL
+    try:
+        conn = pika.BlockingConnection(pika.URLParameters(url))
+    except Exception:  # no broker: no queue was declared either
+        return
+    try:
+        conn.channel().queue_delete(f"{prefix}.collect")
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def amqp_url() -> str:
     url = os.environ.get("AMQP_URL") or DEFAULT_TEST_AMQP_URL

@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from analisa.core.settings import get_settings
+from tests.conftest import delete_queues
 
 
 @pytest.fixture
@@ -23,4 +24,7 @@ def pipeline_env(db_url, tmp_path, monkeypatch):
 
 @pytest.fixture
 def queue_prefix():
-    return f"analisa-test-{uuid.uuid4().hex[:8]}"
+    """Queue names owned by one test; its queue is deleted afterwards."""
+    prefix = f"analisa-test-{uuid.uuid4().hex[:8]}"
+    yield prefix
+    delete_queues(prefix)

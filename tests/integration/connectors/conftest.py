@@ -15,20 +15,15 @@ from analisa.core.settings import Settings
 from connectors.token_store import save_token
 from sandbox.server import SandboxServer
 from sandbox.world import SandboxConfig
+from tests.conftest import delete_queues
 
 
 @pytest.fixture
 def rabbit_prefix(amqp_url):
     """Queue names owned by one test; deleted afterwards."""
-    import pika
-
     prefix = f"analisa-test-{uuid.uuid4().hex[:8]}"
     yield prefix
-    conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        conn.channel().queue_delete(f"{prefix}.collect")
-    finally:
-        conn.close()
+    delete_queues(prefix)
 
 
 def connect_world(config: SandboxConfig, db_url: str, monkeypatch, align_clock: bool = False):

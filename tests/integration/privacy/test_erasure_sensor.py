@@ -16,6 +16,7 @@ from orchestration.defs.privacy.erasures import (
     pending_requests,
 )
 from orchestration.lib.resources import AnalisaResource
+from tests.conftest import delete_queues
 from tests.integration.serving_api.gold_fixture import build_gold, build_workspaces
 
 KEY = "sensor-test-key"
@@ -38,7 +39,7 @@ def _gold_rows(db_url: str, account_id: str) -> int:
 
 
 def test_the_sensor_launches_the_erasure_job_which_carries_out_the_requests(
-    db_url, tmp_path, monkeypatch
+    db_url, tmp_path, monkeypatch, redis_prefix
 ):
     for name, value in {
         "DATABASE_URL": db_url,
@@ -46,8 +47,15 @@ def test_the_sensor_launches_the_erasure_job_which_carries_out_the_requests(
         "ANALISA_HOME": str(tmp_path),
     }.items():
         monkeypatch.setenv(name, value)
-    tag = uuid.uuid4().hex[:8]
-    analisa = AnalisaResource(queue_prefix=f"erasure-sensor-{tag}", redis_prefix=f"es:{tag}:")
+    queue_prefix = f"analisa-test-{uuid.uuid4().hex[:8]}"
+    analisa = AnalisaResource(queue_prefix=queue_prefix, redis_prefix=redis_prefix)
+    try:
+        _erase_through_the_sensor(db_url, analisa)
+    finally:
+        delete_queues(queue_prefix)
+
+
+def _erase_through_the_sensor(db_url: str, analisa: AnalisaResource) -> None:
     build_gold(db_url)
     workspaces = build_workspaces(db_url)
     instance = dg.DagsterInstance.ephemeral()
