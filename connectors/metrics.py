@@ -133,6 +133,12 @@ BROKER_RECONNECTS = Counter(
     "Times the worker lost its broker connection and reconnected.",
     registry=REGISTRY,
 )
+TASKS_SWEPT = Counter(
+    "analisa_worker_tasks_swept_total",
+    "Published tasks whose message was lost (no outcome, not queued, not in progress past "
+    "the bound) that this worker's sweep put back in the outbox to publish again.",
+    registry=REGISTRY,
+)
 
 
 _ENDPOINTS = {p: endpoint_names(p) for p in PLATFORMS}

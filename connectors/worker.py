@@ -6,7 +6,9 @@ broker connection is reopened with exponential backoff (the unacked task is rede
 its ledger row makes the replay change nothing). SIGTERM stops taking work, lets the running
 task finish within a grace period and acks it; past the grace period the connection closes
 unacked and the broker requeues the task. Each worker also runs the outbox relay (due retries
-and planned work are published by whichever worker gets there first: SKIP LOCKED).
+and planned work are published by whichever worker gets there first: SKIP LOCKED) and, every
+minute, the sweep (connectors/sweep.py) that puts published work whose message was lost back
+in the outbox.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from connectors.queue import (
     enqueued_at,
     message_properties,
 )
+from connectors.sweep import DEFAULT_SWEEP_AFTER_SECONDS, sweep
 from connectors.tasks import CollectionTask
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,10 @@ class WorkerOptions:
     name: str = "analisa-worker"
     queue_sample_seconds: float = 5.0
     """How often the queue depth and the outbox are sampled for the metrics (0: never)."""
+    sweep_every_seconds: float = 60.0
+    """How often this worker sweeps for lost work (0: never)."""
+    sweep_after_seconds: float = DEFAULT_SWEEP_AFTER_SECONDS
+    """Published work without an outcome, not queued and not in progress for this long is lost."""
 
 
 class Worker:
@@ -72,6 +79,8 @@ class Worker:
         self.work_queue = f"{self.options.prefix}.collect"
         self.stats = ConsumeStats()
         self.reconnects = 0
+        self.swept = 0
+        """Lost tasks this worker's sweeps put back in the outbox."""
         self._stop = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collect")
         self._running: Future | None = None
@@ -127,6 +136,7 @@ class Worker:
     def _serve(self, until: Callable[[], bool] | None) -> None:
         last_relay = 0.0
         last_sample = 0.0
+        last_sweep = time.monotonic()  # the first sweep one interval after (re)connecting
         while not self._stop.is_set():
             self._conn.process_data_events(time_limit=0.1)
             now = time.monotonic()
@@ -134,6 +144,10 @@ class Worker:
             if every > 0 and now - last_sample >= every:
                 last_sample = now
                 self.sample_queues()
+            every = self.options.sweep_every_seconds
+            if every > 0 and now - last_sweep >= every:
+                last_sweep = now
+                self.sweep()
             published = 0
             if now - last_relay >= self.options.relay_interval_seconds:
                 last_relay = now
@@ -150,6 +164,22 @@ class Worker:
                 metrics.sample_outbox(conn, self.clock())
         except psycopg.Error as exc:  # the relay reports the database; the gauges keep
             log.warning("outbox not sampled: %s", exc)
+
+    def sweep(self) -> int:
+        """Put published work whose message was lost back in the outbox (the relay publishes
+        it again); counted in the metrics. Returns how many tasks."""
+        try:
+            result = sweep(
+                self.db_url,
+                older_than_seconds=self.options.sweep_after_seconds,
+                queued=self.queue_depth,
+            )
+        except psycopg.Error as exc:  # the relay reports the database; try again next time
+            log.warning("no sweep for lost work: %s", exc)
+            return 0
+        self.swept += len(result.swept)
+        metrics.TASKS_SWEPT.inc(len(result.swept))
+        return len(result.swept)
 
     def queue_depth(self) -> int:
         """Messages waiting in the work queue (call from `until`, on the loop's thread)."""

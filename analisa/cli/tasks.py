@@ -1,4 +1,5 @@
-"""`analisa tasks`: parked collection tasks, and replaying them once their cause is fixed."""
+"""`analisa tasks`: parked collection tasks, replaying them once their cause is fixed, and
+sweeping lost work back to the workers."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Annotated
 import psycopg
 import typer
 
-from analisa.cli.runtime import console, setup
+from analisa.cli.runtime import console, fail, load_settings, setup
 
 app = typer.Typer(
-    help="Collection tasks that need a human: list the parked ones, replay them.",
+    help="Collection tasks that need a human: list the parked ones, replay them, sweep lost "
+    "ones back to the workers.",
     no_args_is_help=True,
 )
 
@@ -49,3 +51,51 @@ def replay(
     for task in scheduled:
         console.print(f"scheduled {task.task_id}", highlight=False, markup=False)
     console.print(f"{len(scheduled)} task(s) scheduled.")
+
+
+@app.command("sweep")
+def sweep_lost(
+    older_than: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Seconds a task must have been published, with no outcome, not queued and "
+            "not in progress, to count as lost. Default: ANALISA_COLLECTION_SWEEP_AFTER_SECONDS "
+            "(600).",
+        ),
+    ] = None,
+) -> None:
+    """Publish again the collection work whose message was lost (a purged queue, a broker
+    that lost it); the workers and the planner sensor also do this every minute. A task
+    still queued or in progress is left alone."""
+    from connectors.sweep import ready_messages, sweep
+
+    if not load_settings().amqp_url:
+        raise fail(
+            "analisa tasks sweep needs AMQP_URL: only work published to RabbitMQ can be lost "
+            "(in-process runs publish their unfinished work again when they start)."
+        )
+    settings, url = setup()
+    bound = settings.collection_sweep_after_seconds if older_than is None else older_than
+    import pika
+
+    try:
+        result = sweep(
+            url,
+            older_than_seconds=bound,
+            queued=lambda: ready_messages(settings.amqp_url, settings.queue_prefix),
+        )
+    except pika.exceptions.AMQPError as exc:
+        raise fail(f"cannot count the queued tasks on the broker: {exc!r}") from exc
+    if not result.ran:
+        console.print("Another sweep is under way; nothing done.")
+        return
+    for task_id in result.swept:
+        console.print(f"swept {task_id}", highlight=False, markup=False)
+    console.print(
+        f"{len(result.swept)} lost task(s) back in the outbox (the workers publish them again); "
+        f"{result.unfinished} published without an outcome, {result.queued} queued in the "
+        f"broker, {result.in_progress} in progress.",
+        highlight=False,
+        soft_wrap=True,
+    )

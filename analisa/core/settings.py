@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     )
     worker_grace_seconds: float = Field(60, ge=0, alias="ANALISA_WORKER_GRACE_SECONDS")
     worker_heartbeat_seconds: int = Field(30, ge=1, alias="ANALISA_WORKER_HEARTBEAT_SECONDS")
+    # Published work with no outcome, neither queued nor in progress this long, was lost: swept.
+    collection_sweep_after_seconds: float = Field(
+        600, ge=0, alias="ANALISA_COLLECTION_SWEEP_AFTER_SECONDS"
+    )
     tiktok_rate_scope: Literal["app", "account"] = Field("app", alias="TIKTOK_RATE_SCOPE")
     tiktok_requests_per_minute: int = Field(600, ge=1, alias="TIKTOK_REQUESTS_PER_MINUTE")
     usage_slowdown_percent: int = Field(80, ge=1, le=100, alias="ANALISA_USAGE_SLOWDOWN_PERCENT")
