@@ -139,13 +139,17 @@ class RoundSession:
         return record
 
     def take_object(
-        self, record: RawRecord, headers: Mapping[str, str] | None = None
+        self,
+        record: RawRecord,
+        headers: Mapping[str, str] | None = None,
+        what: str | None = None,
     ) -> RawRecord | None:
         """Keep the answer of a per-object call (one media's insights, one probe).
 
         A refusal about that object alone (permission, missing, other) skips it with a reason
         and the round goes on; throttling, token and server problems still end the round.
-        Returns the record when usable, None when skipped.
+        Returns the record when usable, None when skipped; `what` names the skipped thing
+        (default: the endpoint and the object id).
         """
         self.records.append(record)
         self.budget.count_call(record.platform, record.endpoint)
@@ -158,7 +162,8 @@ class RoundSession:
             raise RoundStopped(problem)
         if problem.kind == "malformed":
             self.malformed += 1
-        self.skipped.append(f"{record.endpoint} {record.object_id}: {problem.kind} {problem.code}")
+        what = what or f"{record.endpoint} {record.object_id}"
+        self.skipped.append(f"{what}: {problem.kind} {problem.code}")
         return None
 
     def due(self, what: str, every_seconds: float) -> bool:

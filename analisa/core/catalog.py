@@ -75,6 +75,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         object_id_required=True,
     ),
     Endpoint(
+        "instagram",
+        "stories",
+        "listing",
+        "Instagram stories live now (`/{ig-user-id}/stories`, 24 h each), cursor-paginated; "
+        "stories are not posts: never in the post tables, never deleted when they expire.",
+    ),
+    Endpoint(
+        "instagram",
+        "story_insights",
+        "object",
+        "Instagram insights of one live story (`/{story-id}/insights`, the story metric set).",
+        object_id_required=True,
+    ),
+    Endpoint(
         "tiktok",
         "user_info",
         "profile",

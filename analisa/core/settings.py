@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     usage_slowdown_percent: int = Field(80, ge=1, le=100, alias="ANALISA_USAGE_SLOWDOWN_PERCENT")
     instagram_page_size: int = Field(100, ge=1, le=100, alias="INSTAGRAM_PAGE_SIZE")
     recent_insights_days: int = Field(7, ge=0, alias="ANALISA_RECENT_INSIGHTS_DAYS")
+    # Stories live 24 h: collected with their insights on every round of a connected account.
+    instagram_stories: bool = Field(True, alias="INSTAGRAM_STORIES")
     old_insights_every_seconds: float = Field(
         7 * 86400, gt=0, alias="ANALISA_OLD_INSIGHTS_EVERY_SECONDS"
     )

@@ -27,6 +27,9 @@ MEDIA_METRICS: dict[str, str] = {
     "VIDEO": DEFAULT_MEDIA_METRICS,
     "CAROUSEL_ALBUM": DEFAULT_MEDIA_METRICS,
 }
+STORY_FIELDS = "id,media_type,media_product_type,timestamp,permalink"
+# A story takes its own set (a feed metric such as `saved` fails the whole call, error 100).
+STORY_METRICS = "reach,replies,navigation,shares,total_interactions,views"
 BUSINESS_DISCOVERY_FIELDS = (
     "username,name,followers_count,follows_count,media_count,"
     "media{id,timestamp,like_count,comments_count,media_type,media_product_type,caption,permalink}"
@@ -119,6 +122,29 @@ class InstagramClient:
     def media_insights(self, media_id: str, media_type: str | None = None) -> RawRecord:
         metrics = MEDIA_METRICS.get(media_type or "", DEFAULT_MEDIA_METRICS)
         return self._get(f"{media_id}/insights", "media_insights", {"metric": metrics}, media_id)
+
+    def story_pages(self, limit: int = 100, after: str | None = None) -> Iterator[RawRecord]:
+        """The account's live stories (24 h each), one record per page, like media_pages."""
+        params: dict[str, Any] = {"fields": STORY_FIELDS, "limit": limit}
+        if after:
+            params["after"] = after
+        seen: set[str] = set()
+        while True:
+            record = self._get(f"{self.account_id}/stories", "stories", params)
+            yield record
+            if classify(record, self.last_headers) is not None:
+                return
+            paging = record.body.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not after or after in seen:
+                return
+            seen.add(after)
+            params = {**params, "after": after}
+
+    def story_insights(self, story_id: str) -> RawRecord:
+        """A live story's insights; under five viewers the platform answers error 10."""
+        params = {"metric": STORY_METRICS}
+        return self._get(f"{story_id}/insights", "story_insights", params, story_id)
 
     def audience(self, breakdown: str) -> RawRecord:
         """Follower demographics for one breakdown (empty results below 100 followers)."""

@@ -1,11 +1,13 @@
 """One Instagram account's round, incremental: profile; media pages of 100 (the maximum) as far
 as the recent window reaches, or complete on a slower cadence (deletion detection needs a
-complete listing); insights of recent posts every round and of older ones, with the audience
-breakdowns, on a slower cadence; existence probes of the posts silver asks about.
+complete listing); then the stories live now and their insights, every round (they last
+24 h); insights of recent posts every round and of older ones, with the audience breakdowns, on a
+slower cadence; existence probes of the posts silver asks about.
 
 Progress is checkpointed (session.checkpoint, committed with each attempt): a retry resumes
 the listing at its cursor and skips the insights, breakdowns and probes already fetched. One
-media's refused insights (error 10, 100/2108006) skip that media with a reason, not the account.
+media's refused insights (error 10, 100/2108006) skip that media with a reason, not the account;
+an account that withholds its stories (error 10) is collected without them.
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ def collect(session: RoundSession) -> None:
         cp["listed"] = True
     recent_since = _recent_since(session, posts, recent)
 
+    if settings.instagram_stories:
+        collect_stories(session, client)
+
     done = cp.setdefault("insights_done", [])
     finished = set(done)
     for media_id, media_type, posted in posts:
@@ -101,3 +106,34 @@ def collect(session: RoundSession) -> None:
             session.take_object(client.media_object(media_id), client.last_headers)
             probed.append(media_id)
     session.did.update(full_listing=full, old_insights=slow)
+
+
+def collect_stories(session: RoundSession, client: InstagramClient) -> None:
+    """The account's live stories, then each one's insights.
+
+    Stories are not posts: they go to their own bronze endpoints, never to the media listing, so
+    one that expires is never taken for a deleted post. A refused listing (error 10: the account
+    does not grant its stories) skips stories with a reason; the round goes on.
+    """
+    cp = session.checkpoint
+    stories = cp.setdefault("stories", [])
+    if not cp.get("stories_listed"):
+        for page in client.story_pages(
+            session.settings.instagram_page_size, cp.get("stories_after")
+        ):
+            if session.take_object(page, client.last_headers, what="stories") is None:
+                cp["stories_listed"] = True
+                return  # not granted (or unreadable): no stories this round
+            body = usable_json(page) or {}
+            stories += [
+                str(s["id"]) for s in body.get("data") or [] if isinstance(s, dict) and "id" in s
+            ]
+            paging = body.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after") if paging.get("next") else None
+            cp["stories_after"] = after
+        cp["stories_listed"] = True
+    done = cp.setdefault("story_insights_done", [])
+    for story_id in stories:
+        if story_id not in done:
+            session.take_object(client.story_insights(story_id), client.last_headers)
+            done.append(story_id)

@@ -94,7 +94,7 @@ def _expected_shape(endpoint: str, body: Any) -> bool:
     data = body.get("data")
     if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
         return False
-    if endpoint == "media":
+    if endpoint in ("media", "stories"):
         return all("id" in d for d in data)
     return True
 

@@ -31,6 +31,7 @@ from sandbox.instagram.fields import FieldSpec, FieldSyntaxError, parse_fields
 from sandbox.instagram.insights import media_insights, user_insights
 from sandbox.instagram.media import CDN, media_page, render_media
 from sandbox.instagram.oauth import InstagramOAuth
+from sandbox.instagram.stories import stories_page, story_insights
 from sandbox.instagram.usage import UsageMeter
 from sandbox.replies import Reply, add_query, bearer, json_reply, without_query
 from sandbox.world import Account, InstagramMedia, SandboxWorld
@@ -160,6 +161,13 @@ class InstagramGraph:
                     False,
                     (lambda: self._media_list(account, query, url)) if own else not_your_account,
                 )
+            if edge == "stories":
+                if not own:
+                    return _Route("stories", False, not_your_account)
+                if w.stories_refused(account.account_id):
+                    return _Route("stories", False, no_permission)
+                stories = w.live_stories(account.account_id)
+                return _Route("stories", False, lambda: stories_page(account, stories, query, url))
             if edge == "insights":
                 if not own:
                     return _Route("user_insights", False, not_your_account)
@@ -170,6 +178,14 @@ class InstagramGraph:
                 )
             return _Route("user", False, lambda: param_error(f"Unknown path components: /{edge}"))
 
+        found = w.find_story(token_account, node) if media is None else None
+        if found is not None and edge == "insights":
+            story, live = found
+            if not live:  # stories and their insights exist for 24 hours only
+                return _Route("story_insights", False, lambda: missing_object(node))
+            if not insights_ok or w.stories_refused(token_account):
+                return _Route("story_insights", False, no_permission)
+            return _Route("story_insights", False, lambda: story_insights(story, query))
         endpoint = "media_insights" if edge == "insights" else "media_object"
         if not isinstance(media, InstagramMedia) or media.deleted:
             return _Route(endpoint, False, lambda: missing_object(node))

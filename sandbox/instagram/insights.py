@@ -35,6 +35,8 @@ DEPRECATED_METRICS = frozenset(
         "ig_reels_aggregated_all_plays_count",
     }
 )
+# Metrics of stories only: a feed post or reel asked for one fails the whole call (error 100).
+STORY_ONLY_METRICS = frozenset({"replies", "navigation"})
 DEPRECATED_TIMEFRAMES = frozenset({"last_14_days", "last_30_days", "last_90_days", "prev_month"})
 
 
@@ -50,6 +52,11 @@ def media_insights(media: InstagramMedia, query: Mapping[str, str]) -> Reply:
             return param_error(
                 f"Starting from version v22.0 and above, the {name} metric is no longer "
                 "supported for media insights. Please use the views metric instead."
+            )
+        if name in STORY_ONLY_METRICS:
+            return param_error(
+                f"The Media Insights API does not support the {name} metric for this media "
+                "product type."
             )
         if name not in MEDIA_METRICS:
             return param_error(

@@ -25,6 +25,7 @@ from sandbox.world.faults import Fault, FaultQueue
 from sandbox.world.generation import WorldGenerator
 from sandbox.world.model import Account, Post
 from sandbox.world.planted import PlantedTruths
+from sandbox.world.stories import STORY_LIFETIME, InstagramStory, live_stories
 from sandbox.world.twins import PlantedTwins
 
 # One advance is one poll of the collector: a day of platform time.
@@ -59,6 +60,7 @@ class SandboxWorld:
         self._clock_offset = timedelta(0)
         self._monotonic_start = time.monotonic()
         self._plantings: list[PlantedTruths] = []
+        self._stories_refused: set[str] = set()
         self._populate()
         if self.config.planted_truths:
             self._plant(PlantedTruths)
@@ -84,6 +86,12 @@ class SandboxWorld:
         """Let time pass without changing the data (token ages, code expiry, rate windows)."""
         with self.lock:
             self._clock_offset += delta
+
+    def story_time(self) -> datetime:
+        """The clock stories live on: poll time plus moved time (real seconds do not age them,
+        so what is live is the same for every call of a test)."""
+        with self.lock:
+            return self.poll_time + self._clock_offset
 
     # --- building and changing the state ----------------------------------------------------
 
@@ -222,6 +230,40 @@ class SandboxWorld:
             if owner is None:
                 return None
             return replace(self._state[platform].posts[owner][post_id])
+
+    def live_stories(self, account_id: str, at: datetime | None = None) -> list[InstagramStory]:
+        """An Instagram account's stories live now (or at `at`), newest first."""
+        with self.lock:
+            account = self._state["instagram"].accounts.get(account_id)
+            if account is None:
+                return []
+            when = self.story_time() if at is None else at
+            return live_stories(self.config.seed, account_id, account.followers, when)
+
+    def find_story(self, account_id: str, story_id: str) -> tuple[InstagramStory, bool] | None:
+        """One of the account's stories of the last two days by id, and whether it is live."""
+        with self.lock:
+            account = self._state["instagram"].accounts.get(account_id)
+            if account is None:
+                return None
+            now = self.story_time()
+            for when in (now, now - STORY_LIFETIME):
+                for story in live_stories(self.config.seed, account_id, account.followers, when):
+                    if story.story_id == story_id:
+                        return story, story.live_at(now)
+            return None
+
+    def refuse_stories(self, account_id: str, refused: bool = True) -> None:
+        """Whether the account withholds its stories from the app (error 10, permission)."""
+        with self.lock:
+            if refused:
+                self._stories_refused.add(account_id)
+            else:
+                self._stories_refused.discard(account_id)
+
+    def stories_refused(self, account_id: str) -> bool:
+        with self.lock:
+            return account_id in self._stories_refused
 
     def demographics(self, account_id: str, breakdown: str) -> DemographicRows:
         """Follower demographics as (dimension values, count); empty below 100 followers."""

@@ -80,6 +80,13 @@ classified as (
             when endpoint = 'media_object' and {{ json_text('body', 'id') }} is null
                 then 'media object answer without id'
 
+            when endpoint = 'stories' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
+                then 'stories page without data array'
+            when endpoint = 'stories' and {{ json_array_has_missing('body', 'id', 'data') }}
+                then 'story without id'
+            when endpoint = 'story_insights' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
+                then 'story insights without data array'
+
             when endpoint = 'user_info' and coalesce({{ json_type('body', 'data', 'user') }}, '') <> 'object'
                 then 'user info without data.user'
 

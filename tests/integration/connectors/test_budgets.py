@@ -52,6 +52,9 @@ def calls(monkeypatch):
 
 
 def _world(db_url, monkeypatch, **config):
+    # these rounds count the calls of posts, insights and audience: stories are off here
+    # (tests/integration/connectors/test_stories.py collects them)
+    monkeypatch.setenv("INSTAGRAM_STORIES", "false")
     sandbox, settings = connect_world(SandboxConfig(seed=3, **config), db_url, monkeypatch)
     return sandbox, settings
 

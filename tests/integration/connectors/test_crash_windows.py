@@ -135,12 +135,14 @@ def test_sigkill_in_each_window_loses_and_duplicates_nothing(
     # 0 lost: each account finished exactly once, nothing left pending
     assert done == [("instagram", 1), ("tiktok", 1)], ledger
     assert pending == 0
-    # 0 duplicated: Instagram = profile + 1 media page + 4 insights + 5 audience breakdowns;
+    # 0 duplicated: Instagram = profile + 1 media page + the stories page and each live
+    # story's insights + 4 insights + 5 audience breakdowns;
     # TikTok = the failed user_info (attempt 0), then user_info + 1 video page (attempt 1)
     by_platform: dict[str, list[int]] = {}
     for platform, _task, n in per_task:
         by_platform.setdefault(platform, []).append(n)
-    assert sorted(by_platform["instagram"]) == [11]
+    stories = len(world.live_stories(world.accounts("instagram")[0].account_id))
+    assert sorted(by_platform["instagram"]) == [11 + 1 + stories]
     assert twice == 0
     tiktok_tasks = [r[1] for r in ledger if r[0] == "tiktok"]
     chain = [f"run-crash:tiktok:{tiktok}:a0", f"run-crash:tiktok:{tiktok}:a1"]

@@ -14,6 +14,8 @@ EXPECTED_ASSETS = {
     "bronze/instagram_media",
     "bronze/instagram_media_insights",
     "bronze/instagram_media_object",
+    "bronze/instagram_stories",
+    "bronze/instagram_story_insights",
     "bronze/instagram_user",
     "bronze/instagram_user_insights",
     "bronze/tiktok_user_info",

@@ -1,0 +1,115 @@
+"""Stories in a collection round: listed with their insights while they live, skipped (not
+failed) for an account that withholds them, and never posts: an expired story is never probed,
+never in the post tables and never deleted."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+
+from connectors.collection_run import run_collection
+from connectors.queue import InProcessQueue
+from sandbox.world import SandboxConfig
+from tests.integration.connectors.conftest import connect_world
+
+
+def _stories_bronze(db_url, account_id):
+    with psycopg.connect(db_url) as conn:
+        listed = conn.execute(
+            "select s.value ->> 'id' from bronze.instagram_stories b, "
+            "jsonb_array_elements(b.body -> 'data') s where b.account_id = %s "
+            "order by b.record_id",
+            (account_id,),
+        ).fetchall()
+        insights = conn.execute(
+            "select object_id, http_status, body -> 'error' ->> 'code' "
+            "from bronze.instagram_story_insights where account_id = %s order by record_id",
+            (account_id,),
+        ).fetchall()
+    return [r[0] for r in listed], insights
+
+
+def test_a_round_collects_live_stories_and_an_account_without_them_is_collected_otherwise(
+    db_url, monkeypatch
+):
+    config = SandboxConfig(seed=5, influencers_per_platform=2, posts_per_influencer=3)
+    sandbox, settings = connect_world(config, db_url, monkeypatch)
+    try:
+        world = sandbox.world
+        granted, withheld = sorted(world.accounts("instagram"), key=lambda a: -a.followers)
+        world.refuse_stories(withheld.account_id)
+        live = world.live_stories(granted.account_id)
+        summary = run_collection(settings, db_url, ("instagram",), queue=InProcessQueue())
+    finally:
+        sandbox.stop()
+    assert (summary.stats.done, summary.stats.parked) == (2, 0)
+
+    listed, insights = _stories_bronze(db_url, granted.account_id)
+    assert len(live) == 2  # seed 5, at the sandbox's start
+    assert listed == [s.story_id for s in live]
+    # each live story's insights once; under five viewers the platform refuses them (error 10)
+    assert [(i, s, c) for i, s, c in insights] == [
+        (s.story_id, 200, None) if s.reach >= 5 else (s.story_id, 400, "10") for s in live
+    ]
+
+    listed, insights = _stories_bronze(db_url, withheld.account_id)
+    with psycopg.connect(db_url) as conn:
+        refused = conn.execute(
+            "select http_status, body -> 'error' ->> 'code' from bronze.instagram_stories "
+            "where account_id = %s",
+            (withheld.account_id,),
+        ).fetchall()
+        endpoints = conn.execute(
+            "select endpoint, count(*) from bronze.raw_records where account_id = %s "
+            "and http_status = 200 group by 1 order by 1",
+            (withheld.account_id,),
+        ).fetchall()
+        ledger = conn.execute(
+            "select outcome, detail from bronze.collection_ledger where account_id = %s",
+            (withheld.account_id,),
+        ).fetchall()
+    assert (listed, insights, refused) == ([], [], [(400, "10")])
+    # the rest of its round: profile, one page, three posts' insights, five breakdowns
+    assert endpoints == [("media", 1), ("media_insights", 3), ("user", 1), ("user_insights", 5)]
+    assert ledger == [("done", "skipped 1: stories: permission 10")]
+
+
+def test_expired_stories_are_never_probed_as_deleted_posts(db_url, monkeypatch):
+    config = SandboxConfig(
+        seed=5,
+        influencers_per_platform=1,
+        low_follower_accounts=0,
+        posts_per_influencer=3,
+        deletions_per_advance=0,
+    )
+    sandbox, settings = connect_world(config, db_url, monkeypatch, align_clock=True)
+    try:
+        world = sandbox.world
+        (account,) = world.accounts("instagram")
+        first = [s.story_id for s in world.live_stories(account.account_id)]
+        run_collection(settings, db_url, ("instagram",), queue=InProcessQueue())
+        world.move_clock(timedelta(hours=25))  # every story of the first round expired
+        world.advance()  # a day of data: posts grow, none deleted
+        second = [s.story_id for s in world.live_stories(account.account_id)]
+        with psycopg.connect(db_url) as conn, conn.transaction():
+            conn.execute("update ops.account_state set next_due_at = now()")
+        run_collection(settings, db_url, ("instagram",), queue=InProcessQueue())
+    finally:
+        sandbox.stop()
+    assert first and second and set(first).isdisjoint(second)
+    with psycopg.connect(db_url) as conn:
+        probed = conn.execute(
+            "select count(*) from bronze.raw_records where endpoint = 'media_object'"
+        ).fetchone()[0]
+        in_media = conn.execute(
+            "select count(*) from bronze.instagram_media b, jsonb_array_elements(b.body -> 'data') m "
+            "where m.value ->> 'id' = any(%s)",
+            (first + second,),
+        ).fetchone()[0]
+        listed = conn.execute(
+            "select count(distinct s.value ->> 'id') from bronze.instagram_stories b, "
+            "jsonb_array_elements(b.body -> 'data') s"
+        ).fetchone()[0]
+    assert listed == len(first) + len(second)
+    assert (probed, in_media) == (0, 0)
