@@ -254,13 +254,15 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
     ExportTable(
         "gold.brand_influencer_fit",
         _cols(
-            f"brand_name:{S} platform:{S} account_id:{S} username:{S} followers:{N}"
-            f" fit_score:{F} age_share_in_target:{F} gender_share_in_target:{F}"
-            f" country_share_in_target:{F} city_share_in_target:{F} interest_overlap:{F}"
+            f"workspace_id:{N} workspace:{S} brand_name:{S} platform:{S} account_id:{S}"
+            f" username:{S} followers:{N} fit_score:{F} age_share_in_target:{F}"
+            f" gender_share_in_target:{F} country_share_in_target:{F} city_share_in_target:{F}"
+            f" interest_overlap:{F}"
             f" size_fit:{F} fit_components_used:{N} fit_components_stated:{N}"
             f" fit_confidence:{F} unavailable_components:{S}"
         ),
-        description="How well an influencer's audience fits each brand's target, 0-100.",
+        description="How well an influencer's audience fits each brand's target, 0-100"
+        " (a brand is its workspace and name).",
     ),
     ExportTable(
         "gold.influencer_quality",
@@ -296,16 +298,17 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
     ExportTable(
         "gold.dim_brands",
         _cols(
-            f"brand_name:{S} brand_source:{S} followers_min:{N} followers_max:{N}"
+            f"workspace_id:{N} workspace:{S} brand_name:{S} brand_source:{S}"
+            f" followers_min:{N} followers_max:{N}"
             f" target_age:{S} target_gender:{S} target_country:{S} target_city:{S}"
             f" target_interest:{S}"
         ),
         by_platform=False,
-        description="Brands and their stated targets.",
+        description="Brands (each in a workspace) and their stated targets.",
     ),
     ExportTable(
         "gold.dim_brand_targets",
-        _cols(f"brand_name:{S} dimension:{S} value:{S}"),
+        _cols(f"workspace_id:{N} brand_name:{S} dimension:{S} value:{S}"),
         by_platform=False,
         description="One row per brand, target dimension and value.",
     ),

@@ -183,14 +183,33 @@ class GoldReader:
             raise NotVisibleError(f"influencer {platform}/{account} not found")
         return row["d"]
 
+    def _brands_query(self, conn: psycopg.Connection[Any]) -> sql.Composable:
+        """The workspace's brand names (%(wid)s): those added to it (ops.brands, so a brand
+        shows before its first build) and those gold built for it (gold.dim_brands, where the
+        example brands of the `default` workspace live)."""
+        query = sql.SQL("select brand_name from ops.brands where workspace_id = %(wid)s")
+        if "workspace_id" in (self._columns(conn, "dim_brands") or set()):
+            query += sql.SQL(
+                " union select brand_name from gold.dim_brands where workspace_id = %(wid)s"
+            )
+        return query
+
     def owns_brand(self, conn: psycopg.Connection[Any], workspace_id: int, brand: str) -> bool:
-        return (
-            conn.execute(
-                "select 1 from ops.workspace_brands where workspace_id = %s and brand = %s",
-                (workspace_id, brand),
-            ).fetchone()
-            is not None
+        """Whether the brand is one of the workspace's: another workspace's is not found."""
+        query = sql.SQL("select 1 from ({}) b where b.brand_name = %(brand)s").format(
+            self._brands_query(conn)
         )
+        return conn.execute(query, {"wid": workspace_id, "brand": brand}).fetchone() is not None
+
+    def _fit_columns(self, conn: psycopg.Connection[Any], fit: set[str]) -> str:
+        """The fit table's brand column; GoldNotBuiltError when the table predates brands
+        belonging to workspaces (its rankings cannot be scoped)."""
+        brand_col = next((c for c in BRAND_COLUMNS if c in fit), None)
+        if brand_col is None or "fit_score" not in fit or "workspace_id" not in fit:
+            raise GoldNotBuiltError(
+                "gold.brand_influencer_fit not built with workspaces yet: run `analisa pipeline`"
+            )
+        return brand_col
 
     # --- search ---------------------------------------------------------------------------
 
@@ -223,13 +242,12 @@ class GoldReader:
                     "left join gold.influencer_quality q"
                     " on q.platform = d.platform and q.account_id = d.account_id"
                 )
-            brand_col = next((c for c in BRAND_COLUMNS if fit and c in fit), None)
-            if filters.brand is not None and (brand_col is None or "fit_score" not in fit):
-                raise GoldNotBuiltError("gold.brand_influencer_fit not built yet")
             if filters.brand is not None:
+                brand_col = self._fit_columns(conn, fit or set())
                 select.append(sql.SQL("f.fit_score as fit_score"))
                 joins.append(
                     f"left join gold.brand_influencer_fit f on f.{brand_col}::text = %(brand)s"
+                    " and f.workspace_id = %(wid)s"
                     " and f.platform = d.platform and f.account_id = d.account_id"
                 )
                 params["brand"] = filters.brand
@@ -548,10 +566,10 @@ class GoldReader:
     def brands(self, workspace_id: int) -> list[str]:
         with self._connection() as conn:
             rows = conn.execute(
-                "select brand from ops.workspace_brands where workspace_id = %s order by brand",
-                (workspace_id,),
+                sql.SQL("{} order by brand_name").format(self._brands_query(conn)),
+                {"wid": workspace_id},
             ).fetchall()
-        return [row["brand"] for row in rows]
+        return [row["brand_name"] for row in rows]
 
     def fit(
         self, workspace_id: int, brand: str, *, platform: str | None, limit: int, offset: int
@@ -560,10 +578,7 @@ class GoldReader:
         with self._connection() as conn:
             if not self.owns_brand(conn, workspace_id, brand):
                 raise NotVisibleError(f"brand {brand!r} not found")
-            cols = self._require(conn, "brand_influencer_fit")
-            brand_col = next((c for c in BRAND_COLUMNS if c in cols), None)
-            if brand_col is None or "fit_score" not in cols:
-                raise GoldNotBuiltError("gold.brand_influencer_fit has no brand or fit_score")
+            brand_col = self._fit_columns(conn, self._require(conn, "brand_influencer_fit"))
             rows = conn.execute(
                 sql.SQL(
                     "select to_jsonb(f) as f, d.username, count(*) over () as total_count"
@@ -572,7 +587,8 @@ class GoldReader:
                     "  and w.platform = f.platform and w.account_id = f.account_id"
                     " left join gold.dim_influencers d"
                     "  on d.platform = f.platform and d.account_id = f.account_id"
-                    " where f.{}::text = %(brand)s and (%(platform)s::text is null"
+                    " where f.workspace_id = %(wid)s and f.{}::text = %(brand)s"
+                    " and (%(platform)s::text is null"
                     "  or f.platform = %(platform)s)"
                     " order by f.fit_score desc nulls last, f.platform, f.account_id"
                     " limit %(limit)s offset %(offset)s"

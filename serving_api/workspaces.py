@@ -1,4 +1,4 @@
-"""Workspaces, their influencer lists, brands and API clients (ops tables, migration 005).
+"""Workspaces, their influencer lists and API clients (ops tables, migration 005).
 
 Used by the `analisa workspace` / `analisa clients` commands (migrating credentials) and by the
 API's admin endpoints and token endpoint (the API role, granted exactly these tables). Every
@@ -20,7 +20,9 @@ from serving_api.auth import ROLES, check_secret, hash_secret
 WORKSPACE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 ACCOUNT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 ACCOUNT_ID_PATTERN = ACCOUNT_ID.pattern
-BRAND = re.compile(r"^[\w .&'-]{1,128}$")
+# A brand's name (ops.brands, unique within its workspace): what `analisa brands add` accepts
+# and the fit route's path takes.
+BRAND = re.compile(r"^[\w .&'()-]{1,128}$")
 
 
 class WorkspaceError(ValueError):
@@ -110,17 +112,6 @@ def remove_influencer(
         "delete from ops.workspace_influencers"
         " where workspace_id = %s and platform = %s and account_id = %s",
         (workspace_id, platform, account_id),
-    )
-    return cur.rowcount == 1
-
-
-def add_brand(conn: psycopg.Connection[Any], workspace_id: int, brand: str) -> bool:
-    if not isinstance(brand, str) or not BRAND.fullmatch(brand):
-        raise WorkspaceError("brand names are 1-128 letters, digits, spaces and . & ' - _")
-    cur = conn.execute(
-        "insert into ops.workspace_brands (workspace_id, brand) values (%s, %s)"
-        " on conflict do nothing",
-        (workspace_id, brand),
     )
     return cur.rowcount == 1
 

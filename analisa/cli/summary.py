@@ -157,11 +157,13 @@ def best_fits(conn: psycopg.Connection, per_brand: int = 3) -> list[tuple[str, s
     """(brand, influencer, score, what stood behind it) for each brand's best-fitting creators."""
     rows = conn.execute(
         """
-        select brand_name, username, account_id, fit_score, fit_components_used,
-               fit_components_stated
+        select case when workspace = 'default' then brand_name
+                    else brand_name || ' (' || workspace || ')' end,
+               username, account_id, fit_score, fit_components_used, fit_components_stated
         from (
             select f.*, row_number() over (
-                partition by brand_name
+                -- a brand is its workspace and name: two workspaces' "Acme" rank apart
+                partition by workspace_id, brand_name
                 -- a score on the whole target before one on a part of it
                 order by fit_confidence desc nulls last, fit_score desc nulls last, account_id
             ) as fit_rank
@@ -169,7 +171,7 @@ def best_fits(conn: psycopg.Connection, per_brand: int = 3) -> list[tuple[str, s
             where fit_score is not null
         ) ranked
         where fit_rank <= %s
-        order by brand_name, fit_rank
+        order by workspace <> 'default', workspace, brand_name, fit_rank
         """,
         (per_brand,),
     ).fetchall()

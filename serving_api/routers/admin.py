@@ -68,7 +68,7 @@ async def get_workspace(principal: Admin, gold: GoldDep, cache: CacheDep) -> Wor
                 "select w.name,"
                 " (select count(*) from ops.workspace_influencers i"
                 "   where i.workspace_id = w.workspace_id) as influencers,"
-                " (select count(*) from ops.workspace_brands b"
+                " (select count(*) from ops.brands b"
                 "   where b.workspace_id = w.workspace_id) as brands,"
                 " (select count(*) from ops.api_clients c where c.workspace_id = w.workspace_id"
                 "   and c.revoked_at is null) as clients"

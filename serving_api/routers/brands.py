@@ -30,6 +30,8 @@ _KNOWN = {
     "brand",
     "brand_name",
     "brand_id",
+    "workspace_id",
+    "workspace",
     "built_at",
 }
 

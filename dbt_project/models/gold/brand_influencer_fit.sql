@@ -1,4 +1,4 @@
--- One row per (brand, influencer): how much of the influencer's audience and content falls
+-- One row per (workspace's brand, influencer): how much of the influencer's audience and content falls
 -- inside the brand's target, each component shown, null where the data is unavailable.
 -- Formulas in brand_influencer_fit.yml.
 
@@ -15,7 +15,7 @@ brands as (
 
 targets as (
 
-    select brand_name, dimension, {{ fold_text('value') }} as folded_value
+    select workspace_id, brand_name, dimension, {{ fold_text('value') }} as folded_value
     from {{ ref('dim_brand_targets') }}
 
 ),
@@ -23,6 +23,7 @@ targets as (
 stated as (
 
     select
+        brands.workspace_id,
         brands.brand_name,
         {% for dimension in components %}
         {% if dimension == 'size' %}
@@ -30,7 +31,9 @@ stated as (
         {% else %}
         exists (
             select 1 from targets
-            where targets.brand_name = brands.brand_name and targets.dimension = '{{ dimension }}'
+            where targets.workspace_id = brands.workspace_id
+                and targets.brand_name = brands.brand_name
+                and targets.dimension = '{{ dimension }}'
         ) as states_{{ dimension }},
         {% endif %}
         {% endfor %}
@@ -65,6 +68,7 @@ measured_dimensions as (
 inside as (
 
     select
+        targets.workspace_id,
         targets.brand_name,
         segments.platform,
         segments.account_id,
@@ -74,7 +78,12 @@ inside as (
     inner join segments
         on segments.dimension = targets.dimension
         and segments.folded_segment = targets.folded_value
-    group by targets.brand_name, segments.platform, segments.account_id, segments.dimension
+    group by
+        targets.workspace_id,
+        targets.brand_name,
+        segments.platform,
+        segments.account_id,
+        segments.dimension
 
 ),
 
@@ -96,6 +105,7 @@ tagged_posts as (
 posts_in_target_interests as (
 
     select
+        targets.workspace_id,
         targets.brand_name,
         live_interests.platform,
         live_interests.account_id,
@@ -104,13 +114,19 @@ posts_in_target_interests as (
     inner join live_interests
         on targets.dimension = 'interest'
         and live_interests.interest = targets.folded_value
-    group by targets.brand_name, live_interests.platform, live_interests.account_id
+    group by
+        targets.workspace_id,
+        targets.brand_name,
+        live_interests.platform,
+        live_interests.account_id
 
 ),
 
 pairs as (
 
     select
+        brands.workspace_id,
+        brands.workspace,
         brands.brand_name,
         brands.followers_min,
         brands.followers_max,
@@ -126,7 +142,8 @@ pairs as (
         influencers.followers
     from brands
     inner join stated
-        on stated.brand_name = brands.brand_name
+        on stated.workspace_id = brands.workspace_id
+        and stated.brand_name = brands.brand_name
     cross join influencers
 
 ),
@@ -173,7 +190,8 @@ components as (
         and measured_{{ dimension }}.account_id = pairs.account_id
         and measured_{{ dimension }}.dimension = '{{ dimension }}'
     left join inside as inside_{{ dimension }}
-        on inside_{{ dimension }}.brand_name = pairs.brand_name
+        on inside_{{ dimension }}.workspace_id = pairs.workspace_id
+        and inside_{{ dimension }}.brand_name = pairs.brand_name
         and inside_{{ dimension }}.platform = pairs.platform
         and inside_{{ dimension }}.account_id = pairs.account_id
         and inside_{{ dimension }}.dimension = '{{ dimension }}'
@@ -182,7 +200,8 @@ components as (
         on tagged_posts.platform = pairs.platform
         and tagged_posts.account_id = pairs.account_id
     left join posts_in_target_interests
-        on posts_in_target_interests.brand_name = pairs.brand_name
+        on posts_in_target_interests.workspace_id = pairs.workspace_id
+        and posts_in_target_interests.brand_name = pairs.brand_name
         and posts_in_target_interests.platform = pairs.platform
         and posts_in_target_interests.account_id = pairs.account_id
 
@@ -232,6 +251,8 @@ counted as (
 )
 
 select
+    workspace_id,
+    workspace,
     brand_name,
     platform,
     account_id,

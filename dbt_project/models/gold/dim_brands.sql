@@ -1,20 +1,39 @@
--- One row per brand: the brands added with `analisa brands add` (ops.brands) and the example
--- brands of the seed whose name no added brand took. Formulas in dim_brands.yml.
+-- One row per (workspace, brand): the brands added with `analisa brands add` (ops.brands, each
+-- in its workspace) and the example brands of the seed, in the `default` workspace, whose name
+-- no brand added there took. Formulas in dim_brands.yml.
 
 with
 
+workspaces as (
+
+    select workspace_id, name as workspace
+    from {{ source('ops', 'workspaces') }}
+
+),
+
 added as (
 
-    select brand_name, followers_min, followers_max, 'added' as brand_source
+    select workspace_id, brand_name, followers_min, followers_max, 'added' as brand_source
     from {{ source('ops', 'brands') }}
 
 ),
 
 examples as (
 
-    select brand_name, followers_min, followers_max, 'example' as brand_source
-    from {{ ref('example_brands') }}
-    where brand_name not in (select brand_name from added)
+    select
+        workspaces.workspace_id,
+        seed.brand_name,
+        seed.followers_min,
+        seed.followers_max,
+        'example' as brand_source
+    from {{ ref('example_brands') }} as seed
+    inner join workspaces
+        on workspaces.workspace = '{{ example_brands_workspace() }}'
+    where not exists (
+        select 1 from added
+        where added.workspace_id = workspaces.workspace_id
+            and added.brand_name = seed.brand_name
+    )
 
 ),
 
@@ -31,23 +50,29 @@ brands as (
 target_{{ dimension }} as (
 
     select
+        workspace_id,
         brand_name,
         {{ dbt.listagg('value', "'; '", 'order by value') }} as target_{{ dimension }}
     from {{ ref('dim_brand_targets') }}
     where dimension = '{{ dimension }}'
-    group by brand_name
+    group by workspace_id, brand_name
 
 ){{ "," if not loop.last }}
 {% endfor %}
 
 select
+    brands.workspace_id,
+    workspaces.workspace,
     brands.brand_name,
     brands.brand_source,
     brands.followers_min,
     brands.followers_max{% for dimension in dimensions %},
     target_{{ dimension }}.target_{{ dimension }}{% endfor %}
 from brands
+inner join workspaces
+    on workspaces.workspace_id = brands.workspace_id
 {% for dimension in dimensions %}
 left join target_{{ dimension }}
-    on target_{{ dimension }}.brand_name = brands.brand_name
+    on target_{{ dimension }}.workspace_id = brands.workspace_id
+    and target_{{ dimension }}.brand_name = brands.brand_name
 {% endfor %}

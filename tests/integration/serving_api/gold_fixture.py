@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from analisa.core.settings import Settings
 from serving_api.app import create_app
 from serving_api.auth import TokenService
-from serving_api.workspaces import add_brand, add_influencer, create_workspace
+from serving_api.workspaces import add_influencer, create_workspace
 
 TTL = 120
 
@@ -53,7 +53,7 @@ create table gold.influencer_quality (
     quality_score numeric, insufficient_data bool, insufficient_data_reason text
 );
 create table gold.brand_influencer_fit (
-    brand_name text, platform text, account_id text, fit_score numeric,
+    workspace_id bigint, brand_name text, platform text, account_id text, fit_score numeric,
     audience_age_share numeric, interest_overlap numeric, fit_confidence numeric
 );
 """
@@ -111,12 +111,13 @@ insert into gold.influencer_quality values
     ('tiktok', 'tt1', 'mid', 6.0, 3.5, true, null, 0.5, 0.3, true, 40.0, false, null),
     ('instagram', 'ig3', 'nano', null, 3.5, null, 'no history', null, 0.3, null, null, true,
      'two captures (seven needed)');
+-- workspace_id is set by build_workspaces, once the brands' workspaces exist
 insert into gold.brand_influencer_fit values
-    ('Acme Fit', 'instagram', 'ig1', 88.0, 0.6, 1.0, 1.0),
-    ('Acme Fit', 'instagram', 'ig2', 40.0, 0.1, 0.2, 1.0),
-    ('Acme Fit', 'tiktok', 'tt1', null, null, null, 0.0),
-    ('Acme Fit', 'tiktok', 'tt9', 99.0, 1.0, 1.0, 1.0),
-    ('Rival Co', 'instagram', 'ig2', 70.0, 0.5, 0.9, 1.0);
+    (null, 'Acme Fit', 'instagram', 'ig1', 88.0, 0.6, 1.0, 1.0),
+    (null, 'Acme Fit', 'instagram', 'ig2', 40.0, 0.1, 0.2, 1.0),
+    (null, 'Acme Fit', 'tiktok', 'tt1', null, null, null, 0.0),
+    (null, 'Acme Fit', 'tiktok', 'tt9', 99.0, 1.0, 1.0, 1.0),
+    (null, 'Rival Co', 'instagram', 'ig2', 70.0, 0.5, 0.9, 1.0);
 """
 
 
@@ -134,16 +135,26 @@ def build_gold(db_url: str) -> None:
 
 
 def build_workspaces(db_url: str) -> dict[str, int]:
-    """acme (lists ACME, owns Acme Fit) and rival (lists RIVAL, owns Rival Co)."""
+    """acme (lists ACME, owns Acme Fit) and rival (lists RIVAL, owns Rival Co); the brands'
+    fit rows (built before the workspaces existed) get their workspace."""
     ids = {}
     with psycopg.connect(db_url) as conn:
+        gold_built = conn.execute("select to_regclass('gold.brand_influencer_fit')").fetchone()[0]
         for name, accounts, brand in (("acme", ACME, "Acme Fit"), ("rival", RIVAL, "Rival Co")):
             workspace = create_workspace(conn, name)
             ids[name] = workspace.workspace_id
             for account in accounts:
                 platform = "instagram" if account.startswith("ig") else "tiktok"
                 add_influencer(conn, workspace.workspace_id, platform, account)
-            add_brand(conn, workspace.workspace_id, brand)
+            conn.execute(
+                "insert into ops.brands (workspace_id, brand_name) values (%s, %s)",
+                (workspace.workspace_id, brand),
+            )
+            if gold_built:
+                conn.execute(
+                    "update gold.brand_influencer_fit set workspace_id = %s where brand_name = %s",
+                    (workspace.workspace_id, brand),
+                )
     return ids
 
 
