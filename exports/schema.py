@@ -192,6 +192,7 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
             f" engagement_rate_views:{F} likes_hidden:{B} shares_unknown:{B} is_sponsored:{B}"
             f" sponsored_marker:{S} is_deleted:{B} deleted_at:{T} first_seen_at:{T}"
             f" captured_at:{T} caption_sentiment:{S} caption_sentiment_score:{F}"
+            f" access:{S} metrics_unavailable:{S} metrics_unavailable_reason:{S}"
         ),
         date_column="captured_at",
         description="One row per post: latest counts and engagement rates.",

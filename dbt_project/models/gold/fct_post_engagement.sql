@@ -1,10 +1,25 @@
 -- One row per (platform, post), deleted posts included and flagged. Formulas in fct_post_engagement.yml.
 
+{#- Instagram's insights: with Business Discovery (a public creator) the platform gives none. #}
+{%- set instagram_insights = ['shares', 'views', 'reach', 'saved', 'total_interactions'] %}
+
 with
 
 posts as (
 
     select * from {{ ref('int_posts') }}
+
+),
+
+-- how the latest capture was read: a creator's own listing, or Business Discovery (public)
+latest_captures as (
+
+    select
+        platform,
+        post_id,
+        captured_at,
+        listing_source
+    from {{ ref('int_post_snapshots') }}
 
 ),
 
@@ -41,6 +56,10 @@ measured as (
         posts.*,
         followers_in_force.followers as followers_at_capture,
         followers_in_force.account_captured_at,
+        case
+            when latest_captures.listing_source = 'business_discovery' then 'public'
+            else 'connected'
+        end as access,
         -- what is known: hidden likes and missing insights count as nothing, and are flagged
         cast(
             coalesce(posts.likes, 0) + coalesce(posts.comments, 0) + coalesce(posts.shares, 0)
@@ -57,6 +76,10 @@ measured as (
         on followers_in_force.platform = posts.platform
         and followers_in_force.post_id = posts.post_id
         and followers_in_force.snapshot_rank = 1
+    left join latest_captures
+        on latest_captures.platform = posts.platform
+        and latest_captures.post_id = posts.post_id
+        and latest_captures.captured_at = posts.captured_at
     left join {{ ref('post_sponsored_markers') }} as sponsorship
         on sponsorship.platform = posts.platform
         and sponsorship.post_id = posts.post_id
@@ -70,6 +93,30 @@ measured as (
         on sentiment.platform = posts.platform
         and sentiment.post_id = posts.post_id
         and sentiment.caption_hash = {{ dbt.hash('posts.caption') }}
+
+),
+
+-- unavailable is not zero: which metrics are null, and why (each item led by its separator)
+unavailable as (
+
+    select
+        measured.*,
+        {{ dbt.concat([
+            "case when likes is null then ', likes' else '' end",
+            "case when comments is null then ', comments' else '' end",
+            "case when shares is null then ', shares' else '' end",
+            "case when views is null then ', views' else '' end",
+            "case when platform = 'instagram' and reach is null then ', reach' else '' end",
+            "case when platform = 'instagram' and saved is null then ', saved' else '' end",
+            "case when platform = 'instagram' and total_interactions is null then ', total_interactions' else '' end",
+        ]) }} as unavailable_list,
+        {{ dbt.concat([
+            "case when likes is null then '; likes hidden by the owner' else '' end",
+            "case when platform = 'instagram' and access = 'public' and (" ~ (instagram_insights | join(' is null or ')) ~ " is null) then '; public creator: Business Discovery gives no insights' else '' end",
+            "case when platform = 'instagram' and access = 'connected' and (" ~ (instagram_insights | join(' is null or ')) ~ " is null) then '; no insights captured for this post (not asked yet, refused for its media, or not given yet)' else '' end",
+            "case when comments is null or (platform <> 'instagram' and (shares is null or views is null)) then '; not in the platform''s answer' else '' end",
+        ]) }} as unavailable_reasons
+    from measured
 
 )
 
@@ -103,6 +150,15 @@ select
     end as engagement_rate_views,
     likes_hidden,
     (shares is null) as shares_unknown,
+    access,
+    case
+        when unavailable_list <> ''
+            then {{ dbt.right('unavailable_list', dbt.length('unavailable_list') ~ ' - 2') }}
+    end as metrics_unavailable,
+    case
+        when unavailable_reasons <> ''
+            then {{ dbt.right('unavailable_reasons', dbt.length('unavailable_reasons') ~ ' - 2') }}
+    end as metrics_unavailable_reason,
     is_sponsored,
     sponsored_marker,
     caption_sentiment,
@@ -111,4 +167,4 @@ select
     deleted_at,
     first_seen_at,
     captured_at
-from measured
+from unavailable
