@@ -40,6 +40,7 @@ EXPECTED_ASSETS = {
     "gold/example_brand_targets",
     "ops/brands",
     "ops/brand_targets",
+    "ops/workspaces",
     "exports/gold_parquet",
     "serving/gold_cache_version",
     # the caption enrichment's tables (orchestration/defs/enrichment), read by gold as sources
