@@ -24,6 +24,7 @@ from serving_api import problems
 from serving_api.auth import TokenService
 from serving_api.cache import ResponseCache, redis_client
 from serving_api.db_role import api_role_name
+from serving_api.fast_path import FastPathMiddleware
 from serving_api.gold import (
     DatabaseUnavailableError,
     GoldNotBuiltError,
@@ -128,6 +129,8 @@ def create_app(
             expose_headers=["ETag", "X-Request-ID", "X-Cache", "Retry-After"],
             max_age=600,
         )
+    # cached authenticated GETs answered here; the rest goes on to CORS and the routes
+    app.add_middleware(FastPathMiddleware, skip_cors=bool(origins))
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer and log line has the id
     app.openapi = _openapi(app)  # type: ignore[method-assign]

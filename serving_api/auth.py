@@ -72,7 +72,7 @@ class TokenService:
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self.leeway = settings.jwt_leeway_seconds
-        self._verified: dict[str, Principal] = {}
+        self._verified: dict[bytes, Principal] = {}
         self._cache_size = cache_size
 
     def issue(
@@ -105,16 +105,19 @@ class TokenService:
         return token, claims["exp"]
 
     def verify(self, token: str) -> Principal:
-        known = self._verified.get(token)
+        """The token's principal; a token verified before is remembered under its hash (not
+        the token itself) until it expires, and its expiry is checked on every use."""
+        digest = hashlib.blake2b(token.encode("utf-8", "surrogateescape"), digest_size=20).digest()
+        known = self._verified.get(digest)
         if known is not None:
             if time.time() <= known.expires_at + self.leeway:
                 return known
-            self._verified.pop(token, None)
+            self._verified.pop(digest, None)
             raise InvalidTokenError("token expired")
         principal = self._verify(token)
         if len(self._verified) >= self._cache_size:
             self._verified.clear()
-        self._verified[token] = principal
+        self._verified[digest] = principal
         return principal
 
     def _verify(self, token: str) -> Principal:

@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from analisa.core.gold_version import DEFAULT_PREFIX, gold_version_key
 from serving_api.auth import Principal
+from serving_api.fast_path import PENDING, pack
 from serving_api.metrics import CACHE_LOOKUPS
 from serving_api.problems import ApiProblem
 
@@ -44,8 +45,10 @@ ETAG_LENGTH = 16
 RATE_WINDOW_SECONDS = 60
 _REDIS_ERRORS = (redis.RedisError, OSError, asyncio.TimeoutError)
 
-# KEYS: rate key, gold version key, workspace version key.
-# ARGV: limit (0: none), window seconds, key head (prefix + "api:v1:"), key tail (path?query).
+# KEYS: rate key, gold version key, workspace version key, the caller's workspace version key.
+# ARGV: limit (0: none), window seconds, key head (prefix + "api:v1:"), key tail (path?params),
+# fast-path head (prefix + "api:v1f:"), fast-path tail ('' for none), route template, ttl.
+# A hit is also stored under the fast-path key (see serving_api.fast_path).
 _LOOKUP = """
 local limit = tonumber(ARGV[1])
 if limit > 0 then
@@ -56,7 +59,31 @@ end
 local gv = redis.call('GET', KEYS[2]) or '0'
 local wv = redis.call('GET', KEYS[3]) or '0'
 local key = ARGV[3] .. gv .. ':' .. wv .. ':' .. ARGV[4]
-return {1, key, redis.call('GET', key)}
+local stored = redis.call('GET', key)
+local fast = ''
+if ARGV[6] ~= '' then
+    fast = ARGV[5] .. gv .. ':' .. (redis.call('GET', KEYS[4]) or '0') .. ':' .. ARGV[6]
+    if stored then
+        redis.call('SET', fast,
+            string.sub(stored, 1, 16) .. ARGV[7] .. '\\0' .. string.sub(stored, 17),
+            'EX', tonumber(ARGV[8]))
+    end
+end
+return {1, key, stored, fast}
+"""
+
+# The fast path's lookup. KEYS: rate key, gold version key, the caller's workspace version key.
+# ARGV: limit (0: none), window seconds, fast-path head, fast-path tail.
+_FAST = """
+local limit = tonumber(ARGV[1])
+if limit > 0 then
+    local n = redis.call('INCR', KEYS[1])
+    if n == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]) + 1) end
+    if n > limit then return {0} end
+end
+local gv = redis.call('GET', KEYS[2]) or '0'
+local wv = redis.call('GET', KEYS[3]) or '0'
+return {1, redis.call('GET', ARGV[3] .. gv .. ':' .. wv .. ':' .. ARGV[4])}
 """
 
 _RATE = """
@@ -120,6 +147,9 @@ class ResponseCache:
         self._skip_until = 0.0
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
         self._lookup = client.register_script(_LOOKUP) if client is not None else None
+        self._fast = client.register_script(_FAST) if client is not None else None
+        self._gold_version_key = gold_version_key(prefix)
+        self._fast_head = f"{prefix}api:v1f:"
         self._rate = client.register_script(_RATE) if client is not None else None
 
     @property
@@ -128,6 +158,8 @@ class ResponseCache:
 
     def _usable(self) -> bool:
         return self.client is not None and time.monotonic() >= self._skip_until
+
+    usable = _usable
 
     def workspace_version_key(self, workspace_id: int) -> str:
         return f"{self.prefix}workspace_version:{workspace_id}"
@@ -162,8 +194,8 @@ class ResponseCache:
         await self.check_rate_key(principal.subject)
 
     async def check_rate_key(self, subject: str) -> None:
-        if self.rate_limit <= 0 or not self._usable():
-            return
+        if self.rate_limit <= 0 or not self._usable() or PENDING.get() is not None:
+            return  # (the fast path counted this request already)
         key, retry_after = self._rate_key(subject)
         try:
             count = await self._rate(keys=[key], args=[RATE_WINDOW_SECONDS])
@@ -174,6 +206,28 @@ class ResponseCache:
         if int(count) > self.rate_limit:
             raise self._too_many(retry_after)
 
+    async def fast_lookup(self, principal: Principal, tail: str) -> bytes | None:
+        """The fast path's one round trip: count the request, then the entry stored for
+        `tail` under the current gold and workspace versions (b"" when there is none). None
+        when the limit is reached or Redis failed (then nothing was counted)."""
+        rate_key, _ = self._rate_key(principal.subject)
+        try:
+            found = await self._fast(
+                keys=[
+                    rate_key,
+                    self._gold_version_key,
+                    self.workspace_version_key(principal.workspace_id),
+                ],
+                args=[self.rate_limit, RATE_WINDOW_SECONDS, self._fast_head, tail],
+            )
+        except _REDIS_ERRORS as exc:
+            self._failed(exc)
+            return None
+        self._recovered()
+        if int(found[0]) == 0:
+            return None
+        return (found[1] if len(found) > 1 else None) or b""
+
     async def respond(
         self,
         request: Request,
@@ -181,12 +235,20 @@ class ResponseCache:
         path: str,
         params: Mapping[str, object],
         load: Callable[[], BaseModel],
+        *,
+        fast: bool = True,
     ) -> Response:
         """The cached JSON for (workspace, path, params), or `load()` (run in a thread)
         serialised, cached and returned. `params` are the endpoint's validated parameters, not
         the raw query string. Exceptions from `load` (404, 503) propagate and are never cached.
-        `principal` None: the same answer for every workspace (and no rate limit)."""
+        `principal` None: the same answer for every workspace (and no rate limit).
+
+        After the fast path missed, the answer is also stored under its raw-query key for the
+        next such request; `fast=False` when the answer depends on more than the request and
+        the versions (e.g. today's date)."""
         tail = self.tail(path, params)
+        pending = PENDING.get()
+        quick = pending if fast else None
         workspace = principal.workspace_id if principal is not None else 0
         if not self._usable():
             CACHE_LOOKUPS.labels("bypass").inc()
@@ -195,15 +257,28 @@ class ResponseCache:
         rate_key, retry_after = (
             self._rate_key(principal.subject) if principal is not None else ("", 0)
         )
-        limit = self.rate_limit if principal is not None else 0
+        # counted once: by the fast path when it missed
+        limit = self.rate_limit if principal is not None and pending is None else 0
+        route = request.scope.get("route")
+        template = getattr(route, "path", None) or request.url.path
         try:
             found = await self._lookup(
                 keys=[
                     rate_key or f"{self.prefix}ratelimit:none",
-                    gold_version_key(self.prefix),
+                    self._gold_version_key,
                     self.workspace_version_key(workspace),
+                    self.workspace_version_key(quick.workspace_id if quick else workspace),
                 ],
-                args=[limit, RATE_WINDOW_SECONDS, f"{self.prefix}api:v1:", f"{workspace}:{tail}"],
+                args=[
+                    limit,
+                    RATE_WINDOW_SECONDS,
+                    f"{self.prefix}api:v1:",
+                    f"{workspace}:{tail}",
+                    self._fast_head,
+                    quick.tail if quick else "",
+                    template,
+                    self.ttl_seconds,
+                ],
             )
         except _REDIS_ERRORS as exc:
             self._failed(exc)
@@ -221,6 +296,16 @@ class ResponseCache:
                 request, stored[ETAG_LENGTH:], stored[:ETAG_LENGTH].decode(), "hit"
             )
         status, stored = await self._fill(key, load)
+        fast_key = found[3] if len(found) > 3 else None
+        if fast_key:
+            try:
+                await self.client.set(
+                    fast_key,
+                    pack(stored[:ETAG_LENGTH], template, stored[ETAG_LENGTH:]),
+                    ex=self.ttl_seconds,
+                )
+            except _REDIS_ERRORS as exc:
+                self._failed(exc)
         return self._response(request, stored[ETAG_LENGTH:], stored[:ETAG_LENGTH].decode(), status)
 
     async def _fill(self, key: str, load: Callable[[], BaseModel]) -> tuple[CacheStatus, bytes]:

@@ -207,6 +207,7 @@ async def get_daily_series(
     """Followers, posts published, growth over 7/30/90 days and the 30-day median rate for
     each day with a capture (gold.fct_influencer_daily), at most 366 days per answer: a
     longer range is cut to its last 366 days (`start` in the answer says so)."""
+    today_dependent = end is None  # not the same answer tomorrow: no fast-path entry
     end = end or date.today()
     start = start or end - timedelta(days=90)
     # At most MAX_DAYS per answer: a longer range is cut to its last MAX_DAYS days (the answer
@@ -220,7 +221,9 @@ async def get_daily_series(
         )
 
     params = {"start": start.isoformat(), "end": end.isoformat()}
-    return await cache.respond(request, principal, request.url.path, params, load)
+    return await cache.respond(
+        request, principal, request.url.path, params, load, fast=not today_dependent
+    )
 
 
 @router.get(
