@@ -6,12 +6,16 @@ fixed TARGET_RPS (open loop: latency counts from the scheduled time, so a slow s
 hide its queue), realistic mix: scorecards of influencers picked with a Zipf-like popularity,
 searches with filters, posts. Phase (b): the saturation requests/s of one authenticated cached
 read beside a minimal FastAPI app returning constant JSON, same server, same worker count, same
-run (closed loop, 64 connections each), reported with their ratio.
+run (closed loop, 64 connections each), reported with their ratio; and the load generator's own
+capacity (`generator_rps`: the same closed loop against a server answering constant bytes
+without parsing), which must stay well above what it measures.
 
 Creates its own database on DATABASE_URL (default: local PostgreSQL) and its own redis-server
 on a free port; drops and stops them at the end. The load generator is a minimal HTTP/1.1
 client on asyncio written here: an HTTP library would cost the generator more CPU than the
-server it measures. Last line of output: the JSON result (also written to
+server it measures; it runs on uvloop. Both servers keep idle connections 75 s (each user sends
+a request every USERS / TARGET_RPS seconds), and the file-descriptor limit is raised to its
+hard limit for the 10,000 connections. Last line of output: the JSON result (also written to
 benchmarks/results/api_load.json). `--quick`: 1,000 influencers and users, short phases.
 """
 
@@ -23,6 +27,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import resource
 import shutil
 import socket
 import subprocess
@@ -32,6 +37,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,6 +50,8 @@ from serving_api.db_role import api_login_url  # noqa: E402
 
 RESULT = ROOT / "benchmarks" / "results" / "api_load.json"
 SATURATION_CONNECTIONS = 64
+KEEP_ALIVE_SECONDS = 75
+CONSTANT = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
 
 GOLD = """
 create table gold.dim_influencers as
@@ -158,6 +166,7 @@ async def _open_loop(port, token, users, rps, seconds, paths, out) -> None:
     for conn in conns:
         idle.put_nowait(conn)
     latencies, errors, caches = [], 0, {"hit": 0, "miss": 0, "bypass": 0}
+    failures: dict[str, int] = {}
     done = 0
 
     async def one(scheduled: float, path: str) -> None:
@@ -167,9 +176,11 @@ async def _open_loop(port, token, users, rps, seconds, paths, out) -> None:
             status, cache = await conn.get(path)
             if status != 200:
                 errors += 1
+                failures[str(status)] = failures.get(str(status), 0) + 1
             caches[cache] = caches.get(cache, 0) + 1
-        except (OSError, asyncio.IncompleteReadError, ValueError):
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             errors += 1
+            failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
             conn.writer = None
         finally:
             latencies.append(time.perf_counter() - scheduled)
@@ -201,6 +212,7 @@ async def _open_loop(port, token, users, rps, seconds, paths, out) -> None:
             "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
             "errors": errors,
             "cache_hit_ratio": round(caches["hit"] / looked_up, 4) if looked_up else 0.0,
+            "error_kinds": failures,
         }
     )
 
@@ -224,7 +236,34 @@ async def _closed_loop(port, headers, path, connections, seconds, out) -> None:
 
 
 def _generator(kind: str, args: tuple, out) -> None:
-    asyncio.run((_open_loop if kind == "open" else _closed_loop)(*args, out))
+    uvloop.run((_open_loop if kind == "open" else _closed_loop)(*args, out))
+
+
+class _Constant(asyncio.Protocol):
+    """Answers every request with the same bytes: what the generator alone can drive."""
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(CONSTANT * data.count(b"\r\n\r\n"))
+
+
+def _constant_server(port: int) -> None:
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(_Constant, "127.0.0.1", port)
+        await server.serve_forever()
+
+    uvloop.run(serve())
+
+
+def _raise_fd_limit() -> None:
+    """10,000 connections need more descriptors than the usual soft limit (1,024); children
+    (the servers, the generator) inherit the raised limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _in_process(kind: str, *args) -> dict:
@@ -271,6 +310,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    _raise_fd_limit()
     n, users, rps, seconds, sat_seconds = (
         (1000, 1000, 300, 5, 4) if args.quick else (10_000, 10_000, 1000, 20, 10)
     )
@@ -316,6 +356,8 @@ def main() -> None:
                     str(api_port),
                     "--workers",
                     str(args.workers),
+                    "--keep-alive",
+                    str(KEEP_ALIVE_SECONDS),
                 ],
                 env=env,
                 cwd=ROOT,
@@ -340,12 +382,18 @@ def main() -> None:
                     "--log-level",
                     "warning",
                     "--no-server-header",
+                    "--no-access-log",
+                    "--timeout-keep-alive",
+                    str(KEEP_ALIVE_SECONDS),
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
         )
-        for port in (redis_port, api_port, bare_port):
+        constant_port = _free_port()
+        constant = mp.Process(target=_constant_server, args=(constant_port,), daemon=True)
+        constant.start()
+        for port in (redis_port, api_port, bare_port, constant_port):
             _wait_port(port)
         time.sleep(2)  # the workers open their pools
         token, _ = TokenService(Settings()).issue(
@@ -365,12 +413,17 @@ def main() -> None:
         bare_sat = _in_process(
             "closed", bare_port, b"", "/v1/constant", SATURATION_CONNECTIONS, sat_seconds
         )
+        generator = _in_process(
+            "closed", constant_port, auth, cached, SATURATION_CONNECTIONS, sat_seconds
+        )
+        constant.terminate()
         result = {
             **phase_a,
             "saturation_rps": api_sat["rps"],
             "bare_rps": bare_sat["rps"],
             "saturation_ratio": round(api_sat["rps"] / bare_sat["rps"], 3),
             "saturation_errors": api_sat["errors"] + bare_sat["errors"],
+            "generator_rps": generator["rps"],
             "influencers": n,
             "workers": args.workers,
             "phase_a_seconds": seconds,

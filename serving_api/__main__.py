@@ -1,11 +1,12 @@
-"""`python -m serving_api [--host H] [--port P] [--workers N] [--tls-cert C --tls-key K]`:
+"""`python -m serving_api [--host H] [--port P] [--workers N] [--tls-cert C --tls-key K]
+[--keep-alive S]`:
 serve the API with uvicorn (HTTPS with TLS 1.3 only when given a certificate and key)."""
 
 from __future__ import annotations
 
 import argparse
 
-from serving_api.app import run
+from serving_api.app import KEEP_ALIVE_SECONDS, run
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,10 +16,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--tls-cert", default=None)
     parser.add_argument("--tls-key", default=None)
+    parser.add_argument(
+        "--keep-alive",
+        type=int,
+        default=KEEP_ALIVE_SECONDS,
+        help="seconds an idle keep-alive connection stays open",
+    )
     args = parser.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("give both --tls-cert and --tls-key")
-    run(args.host, args.port, workers=args.workers, tls_cert=args.tls_cert, tls_key=args.tls_key)
+    if args.keep_alive < 1:
+        parser.error("--keep-alive must be at least 1 second")
+    run(
+        args.host,
+        args.port,
+        workers=args.workers,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        keep_alive_seconds=args.keep_alive,
+    )
 
 
 if __name__ == "__main__":

@@ -161,6 +161,9 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return problems.problem_response(request, 404, str(exc))
 
 
+KEEP_ALIVE_SECONDS = 75  # longer than the usual load balancer's idle timeout (60 s)
+
+
 def tls13_only(config: uvicorn.Config, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
     """uvicorn's context with TLS 1.3 as the minimum: older clients fail the handshake."""
     context = default()
@@ -177,18 +180,28 @@ def run(
     tls_cert: str | None = None,
     tls_key: str | None = None,
     log_level: str | None = None,
+    keep_alive_seconds: int = KEEP_ALIVE_SECONDS,
 ) -> None:
     """Serve the API with uvicorn (blocks). With several workers each process builds its own
     app from the environment, so `settings` only applies to a single worker. With a
-    certificate and key, HTTPS accepting TLS 1.3 only."""
+    certificate and key, HTTPS accepting TLS 1.3 only.
+
+    Idle keep-alive connections stay open `keep_alive_seconds` (uvicorn's default, 5 s, would
+    close a client's connection between two of its requests a few seconds apart, and make it
+    pay a new connection, or a reset on a request sent as the server closed). uvloop and
+    httptools are used when installed (uvicorn's `auto`); the access log only at debug or info
+    level (it costs every request a log record)."""
     settings = settings or get_settings()
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("TLS needs both a certificate and its key")
+    level = (log_level or settings.log_level).lower()
     options: dict[str, Any] = {
         "host": host,
         "port": port,
-        "log_level": (log_level or settings.log_level).lower(),
+        "log_level": level,
+        "access_log": level in ("debug", "info", "trace"),
         "server_header": False,
+        "timeout_keep_alive": keep_alive_seconds,
     }
     if tls_cert:
         options.update(ssl_certfile=tls_cert, ssl_keyfile=tls_key, ssl_context_factory=tls13_only)
