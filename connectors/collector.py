@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from analisa.core.crypto import VaultError
 from analisa.core.logging import log_context
 from analisa.core.settings import Settings
-from connectors import suppression
+from connectors import discovery_token, suppression
 from connectors.bronze_writer import write_records
 from connectors.http import ApiProblem
 from connectors.outbox import schedule, ts
@@ -35,7 +35,7 @@ from connectors.registry import UnknownPlatformError, connector
 from connectors.rounds import RoundSession, RoundStopped
 from connectors.tasks import CollectionTask, Outcome
 from connectors.token_refresh import NeedsReauth, mark_needs_reauth, refresh_if_due
-from connectors.token_store import load_discovery_token, load_token, vault_for
+from connectors.token_store import load_token, vault_for
 from connectors.tokens import TokenSet
 
 log = logging.getLogger(__name__)
@@ -149,15 +149,31 @@ class Collector:
                 task, [], Outcome.park(f"{task.platform} offers no access to public creators")
             )
         try:
-            token = load_discovery_token(conn, self.vault)
+            token, problem = discovery_token.load_usable(conn, self.vault)
         except VaultError as exc:
             token, problem = None, f"the Facebook Login token does not decrypt: {exc}"
-        else:
-            problem = "no valid Facebook Login: run analisa track login"
         conn.commit()
         if token is None:
             return self._commit(task, [], Outcome.park(f"needs_reauth: {problem}"))
+        try:  # renewed before it expires (connectors/discovery_token.py)
+            token = discovery_token.renew_if_due(
+                self.settings,
+                self.http,
+                self.db_url,
+                self.vault,
+                token,
+                datetime.fromtimestamp(self.clock(), tz=UTC),
+                timedelta(seconds=float(getattr(self.settings, "token_refresh_window_seconds", 0))),
+            )
+        except NeedsReauth as exc:
+            return self._commit(task, [], Outcome.park(f"needs_reauth: {exc}"))
         session = self._collect(platform, task, token, state, routine=platform.collect_public)
+        if session.problem is not None and session.problem.kind == "token_invalid":
+            with psycopg.connect(self.db_url) as mark, mark.transaction():
+                reason = f"the token was refused ({session.problem.message}): "
+                discovery_token.mark_needs_reauth(
+                    mark, token.account_id, reason + discovery_token.LOGIN_AGAIN
+                )
         outcome = self._decide(task, token, session.problem)
         return self._commit(task, session.records[session.flushed :], outcome, session)
 

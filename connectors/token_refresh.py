@@ -81,6 +81,7 @@ def refresh_if_due(
         if not token.refresh_token and token.access_expires_at <= now:
             _give_up(db_url, token, "the long-lived token expired before it was refreshed")
         return token
+    refused: Exception | None = None
     with psycopg.connect(db_url) as conn, conn.transaction():
         lock = f"refresh:{platform}:{account}"
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (lock,))
@@ -95,16 +96,20 @@ def refresh_if_due(
         try:
             fresh = oauth.refresh(current)
         except Exception as exc:  # any refusal: a human must reconnect the account
-            reason = f"token refresh refused: {exc}"
-            mark_needs_reauth(conn, platform, account, reason)
-            raise NeedsReauth(reason) from exc
-        # committed with the lock's transaction: the rotated refresh token is stored before use
-        save_token(conn, vault, fresh)
-        conn.execute(
-            "update ops.account_state set needs_reauth = false, reauth_reason = null "
-            "where platform = %s and account_id = %s",
-            (platform, account),
-        )
+            refused = exc
+        else:
+            # committed with the lock's transaction: the rotated refresh token is stored
+            # before use
+            save_token(conn, vault, fresh)
+            conn.execute(
+                "update ops.account_state set needs_reauth = false, reauth_reason = null "
+                "where platform = %s and account_id = %s",
+                (platform, account),
+            )
+    if refused is not None:
+        # marked once the lock's transaction ended: raised inside it, the mark would be
+        # rolled back with it
+        _give_up(db_url, token, f"token refresh refused: {refused}")
     log.info(
         "refreshed the %s token of %s, valid until %s",
         platform,

@@ -155,17 +155,21 @@ def rotate_keys(conn: psycopg.Connection, vault: TokenVault) -> tuple[int, list[
 
 
 def save_discovery_login(conn: psycopg.Connection, vault: TokenVault, login) -> None:
-    """Keep a Facebook Login (connectors.instagram.facebook_login.DiscoveryLogin), encrypted."""
+    """Keep a Facebook Login (connectors.instagram.facebook_login.DiscoveryLogin), encrypted.
+
+    A new login is a usable one: the public creators that waited for it are due again.
+    """
     token = login.token
     conn.execute(
         """
         insert into ops.discovery_logins (business_account_id, page_id, page_name,
-            access_token_enc, access_expires_at, key_id, updated_at)
-        values (%s, %s, %s, %s, %s, %s, now())
+            access_token_enc, access_expires_at, data_access_expires_at, key_id, updated_at)
+        values (%s, %s, %s, %s, %s, %s, %s, now())
         on conflict (business_account_id) do update set page_id = excluded.page_id,
             page_name = excluded.page_name, access_token_enc = excluded.access_token_enc,
-            access_expires_at = excluded.access_expires_at, key_id = excluded.key_id,
-            updated_at = now()
+            access_expires_at = excluded.access_expires_at,
+            data_access_expires_at = excluded.data_access_expires_at, key_id = excluded.key_id,
+            updated_at = now(), needs_reauth = false, reauth_reason = null
         """,
         (
             login.business_account_id,
@@ -173,8 +177,13 @@ def save_discovery_login(conn: psycopg.Connection, vault: TokenVault, login) -> 
             login.page_name,
             vault.encrypt(token.access_token, context=_context("facebook", token.account_id, "a")),
             token.access_expires_at,
+            getattr(login, "data_access_expires_at", None),
             vault.key_id,
         ),
+    )
+    conn.execute(
+        "update ops.account_state set needs_reauth = false, reauth_reason = null "
+        "where kind = 'public' and needs_reauth and reauth_reason like 'Facebook Login: %%'"
     )
 
 
@@ -182,7 +191,7 @@ def load_discovery_token(conn: psycopg.Connection, vault: TokenVault) -> TokenSe
     """The newest Facebook Login token still valid (None when no business account connected)."""
     row = conn.execute(
         "select business_account_id, access_token_enc, access_expires_at "
-        "from ops.discovery_logins where access_expires_at > now() "
+        "from ops.discovery_logins where access_expires_at > now() and not needs_reauth "
         "order by updated_at desc limit 1"
     ).fetchone()
     if row is None:

@@ -59,6 +59,9 @@ class TokenGrant:
     issued_at: datetime
     expires_at: datetime
     revoked: bool = False
+    data_access_expires_at: datetime | None = None
+    """Facebook only: when the app's access to the person's data ends (90 days after they
+    last logged in); renewing the token does not move it."""
 
 
 def _random(prefix: str, length: int) -> str:
@@ -162,11 +165,24 @@ class AuthStore:
         )
         return self._add(access), self._add(refresh)
 
+    def revoke(self, platform: str, account_id: str) -> int:
+        """Invalidate every token of an account (a changed password, a removed app)."""
+        grants = [
+            g for g in self.tokens.values() if g.platform == platform and g.account_id == account_id
+        ]
+        for grant in grants:
+            grant.revoked = True
+        return len(grants)
+
     def lookup(self, platform: str, token: str | None, kinds: tuple[str, ...], now: datetime):
         """The live grant for a token; AuthFailure("token_unknown"|"token_expired") otherwise."""
         grant = self.tokens.get(token or "")
-        if grant is None or grant.platform != platform or grant.kind not in kinds or grant.revoked:
+        if grant is None or grant.platform != platform or grant.kind not in kinds:
             raise AuthFailure("token_unknown")
+        if grant.revoked:
+            raise AuthFailure("token_revoked" if platform == "facebook" else "token_unknown")
         if now >= grant.expires_at:
             raise AuthFailure("token_expired")
+        if grant.data_access_expires_at is not None and now >= grant.data_access_expires_at:
+            raise AuthFailure("data_access_expired")
         return grant

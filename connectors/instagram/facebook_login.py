@@ -3,13 +3,19 @@
 authorize → code → short-lived user token → long-lived one (`fb_exchange_token`, ~60 days) →
 `/me/accounts` → the Page's linked Instagram business account, on whose node Business
 Discovery reads other creators' public profile and media.
+
+The long-lived user token is renewed before it expires by exchanging it, still valid, again
+(`fb_exchange_token`: a new token of about 60 days; an expired one cannot be exchanged). Its
+dates are read from `/debug_token` with the app token: `expires_at`, and
+`data_access_expires_at`, the end of the app's access to the person's data (90 days after
+their last login), which no renewal moves: before then the brand must log in again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +37,24 @@ class DiscoveryLogin:
     page_id: str
     page_name: str
     token: TokenSet
+    data_access_expires_at: datetime | None = None
+    """When the app's access to the person's data ends; None when the platform did not say."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What `/debug_token` says of a token (dates None when it says "never" or nothing)."""
+
+    is_valid: bool
+    expires_at: datetime | None
+    data_access_expires_at: datetime | None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RenewedToken:
+    token: TokenSet
+    data_access_expires_at: datetime | None
 
 
 class FacebookLogin:
@@ -92,6 +116,65 @@ class FacebookLogin:
             raise OAuthError(PLATFORM, response.status_code, "unexpected answer")
         return body
 
+    def inspect(self, access_token: str) -> TokenInfo:
+        """`/debug_token` with the app token: is it valid, when it and its data access end."""
+        body = self._get(
+            "debug_token",
+            {
+                "input_token": access_token,
+                "access_token": f"{self.app_id}|{self.app_secret}",
+            },
+        )
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        return TokenInfo(
+            is_valid=data.get("is_valid") is True,
+            expires_at=_when(data.get("expires_at")),
+            data_access_expires_at=_when(data.get("data_access_expires_at")),
+            message=str(error.get("message", "")),
+        )
+
+    def _long_lived(self, token: str, now: datetime) -> tuple[TokenSet, datetime | None]:
+        """`fb_exchange_token` → a long-lived token and its data access expiry."""
+        long = self._get(
+            "oauth/access_token",
+            {
+                "grant_type": "fb_exchange_token",
+                "client_id": self.app_id,
+                "client_secret": self.app_secret,
+                "fb_exchange_token": token,
+            },
+        )
+        if not long.get("access_token"):
+            raise OAuthError(PLATFORM, "malformed", "long-lived exchange without a token")
+        access = str(long["access_token"])
+        info = self.inspect(access)
+        if long.get("expires_in"):
+            expires = now + timedelta(seconds=int(long["expires_in"]))
+        elif info.expires_at is not None:  # the exchange may leave expires_in out
+            expires = info.expires_at
+        else:
+            raise OAuthError(PLATFORM, "malformed", "no expiry for the long-lived token")
+        token_set = TokenSet(
+            platform=PLATFORM,
+            account_id="",
+            access_token=access,
+            refresh_token=None,
+            access_expires_at=expires,
+            refresh_expires_at=None,
+            scopes=SCOPES,
+        )
+        return token_set, info.data_access_expires_at
+
+    def renew(self, token: TokenSet) -> RenewedToken:
+        """Exchange a still valid long-lived token for a new one of about 60 days.
+
+        Raises OAuthError when the platform refuses (expired, invalidated, data access over):
+        only a new login helps then.
+        """
+        fresh, data_access = self._long_lived(token.access_token, self.clock())
+        return RenewedToken(replace(fresh, account_id=token.account_id), data_access)
+
     def connect(self, code: str) -> DiscoveryLogin:
         """Code → long-lived user token → the first Page with a linked Instagram account."""
         now = self.clock()
@@ -104,18 +187,8 @@ class FacebookLogin:
                 "code": code,
             },
         )
-        long = self._get(
-            "oauth/access_token",
-            {
-                "grant_type": "fb_exchange_token",
-                "client_id": self.app_id,
-                "client_secret": self.app_secret,
-                "fb_exchange_token": str(short.get("access_token", "")),
-            },
-        )
-        if not long.get("access_token"):
-            raise OAuthError(PLATFORM, "malformed", "long-lived exchange without a token")
-        access = str(long["access_token"])
+        long, data_access = self._long_lived(str(short.get("access_token", "")), now)
+        access = long.access_token
         pages = self.http.get(
             f"{self.base}/me/accounts",
             params={"fields": "id,name,instagram_business_account"},
@@ -124,19 +197,20 @@ class FacebookLogin:
         for page in pages.get("data") or []:
             linked = (page.get("instagram_business_account") or {}).get("id")
             if linked:
-                token = TokenSet(
-                    platform=PLATFORM,
-                    account_id=str(linked),
-                    access_token=access,
-                    refresh_token=None,
-                    access_expires_at=now + timedelta(seconds=int(long.get("expires_in", 0))),
-                    refresh_expires_at=None,
-                    scopes=SCOPES,
-                )
+                token = replace(long, account_id=str(linked))
                 name = str(page.get("name", ""))
-                return DiscoveryLogin(str(linked), str(page["id"]), name, token)
+                return DiscoveryLogin(str(linked), str(page["id"]), name, token, data_access)
         raise OAuthError(
             PLATFORM,
             "no_instagram_account",
             "none of this login's Facebook Pages is linked to an Instagram business account",
         )
+
+
+def _when(epoch: object) -> datetime | None:
+    """An epoch from /debug_token as a time; None for 0 ("never") or anything unreadable."""
+    try:
+        seconds = int(epoch)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC) if seconds > 0 else None

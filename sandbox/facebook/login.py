@@ -6,6 +6,11 @@ short-lived user token, then a long-lived one (`fb_exchange_token`, about 60 day
 `/me/accounts` lists the page and its `instagram_business_account`; Business Discovery calls
 on that account's node read other creators' public data, counted against the app's platform
 limit (X-App-Usage), never an account's Business Use Case budget.
+
+A long-lived token still valid can be exchanged again (`fb_exchange_token`) for a new one of
+about 60 days; an expired or invalidated one cannot. The app's access to the person's data
+ends 90 days after their login whatever the renewals (`data_access_expires_at`), and
+`/debug_token` (with the app token `{app-id}|{app-secret}`) tells both dates.
 """
 
 from __future__ import annotations
@@ -30,6 +35,22 @@ FACEBOOK_SCOPES = (
 )
 SHORT_TTL = timedelta(hours=1)
 LONG_TTL = timedelta(seconds=5183944)
+DATA_ACCESS_TTL = timedelta(days=90)
+"""The app's access to a person's data ends 90 days after they last logged in; exchanging
+the token again does not move it (only a new login does)."""
+_TOKEN_ERRORS = {
+    "token_expired": ("Error validating access token: Session has expired", 463),
+    "token_revoked": (
+        "Error validating access token: The session has been invalidated because the user "
+        "changed their password or Facebook has changed the session for security reasons.",
+        460,
+    ),
+    "data_access_expired": (
+        "Error validating access token: data access has expired for this user: they must log "
+        "in again.",
+        None,
+    ),
+}
 _VERSION = re.compile(r"v\d+\.\d+")
 
 
@@ -40,6 +61,18 @@ def page_id(account_id: str) -> str:
 
 def _oauth_error(message: str, code: int = 100) -> Reply:
     return graph_error(message, code)
+
+
+def _token_error(failure: AuthFailure) -> Reply:
+    """Error 190 with the subcode the platform gives for why the token no longer works."""
+    message, subcode = _TOKEN_ERRORS.get(
+        failure.reason, ("Invalid OAuth access token - Cannot parse access token", None)
+    )
+    return graph_error(message, 190, subcode=subcode)
+
+
+def _epoch(when) -> int:
+    return int(when.timestamp()) if when is not None else 0
 
 
 class FacebookLogin:
@@ -89,17 +122,13 @@ class FacebookLogin:
                 parts = parts[1:]
             if parts == ["oauth", "access_token"]:
                 return self.usage.stamp(self._access_token(query), None, now)
+            if parts == ["debug_token"]:
+                return self.usage.stamp(self._debug_token(query, now), None, now)
             token = query.get("access_token") or bearer(authorization)
             try:
                 grant = w.auth.lookup("facebook", token, ("short", "long"), now)
             except AuthFailure as failure:
-                expired = failure.reason == "token_expired"
-                message = (
-                    "Error validating access token: Session has expired"
-                    if expired
-                    else "Invalid OAuth access token - Cannot parse access token"
-                )
-                return self.usage.stamp(graph_error(message, 190), None, now)
+                return self.usage.stamp(_token_error(failure), None, now)
             if parts == ["me", "accounts"]:
                 return self.usage.stamp(self._pages(grant), None, now)
             if len(parts) == 1 and parts[0] == grant.account_id:
@@ -116,11 +145,17 @@ class FacebookLogin:
             return _oauth_error("Error validating client secret.", 1)
         now = w.now()
         if query.get("grant_type") == "fb_exchange_token":
+            # a short-lived token, or a long-lived one still valid (renewed: a new token of
+            # about 60 days; its data access ends when the old one's does)
             try:
-                short = w.auth.lookup("facebook", query.get("fb_exchange_token"), ("short",), now)
-            except AuthFailure:
-                return _oauth_error("Invalid OAuth access token.", 190)
-            grant = self._issue(short.account_id, short.scopes, now, long_lived=True)
+                given = w.auth.lookup(
+                    "facebook", query.get("fb_exchange_token"), ("short", "long"), now
+                )
+            except AuthFailure as failure:
+                return _token_error(failure)
+            grant = self._issue(
+                given.account_id, given.scopes, now, True, given.data_access_expires_at
+            )
             return json_reply(
                 200,
                 {"access_token": grant.token, "token_type": "bearer", "expires_in": 5183944},
@@ -131,12 +166,15 @@ class FacebookLogin:
             )
         except AuthFailure:
             return _oauth_error("This authorization code has expired or been used.", 100)
-        grant = self._issue(code.account_id, code.scopes, now, long_lived=False)
+        # a login: the app may read the person's data for 90 days from now
+        grant = self._issue(code.account_id, code.scopes, now, False, now + DATA_ACCESS_TTL)
         return json_reply(
             200, {"access_token": grant.token, "token_type": "bearer", "expires_in": 3600}
         )
 
-    def _issue(self, account_id: str, scopes, now, long_lived: bool) -> TokenGrant:
+    def _issue(
+        self, account_id: str, scopes, now, long_lived: bool, data_access_expires_at=None
+    ) -> TokenGrant:
         grant = TokenGrant(
             token=_random("EAAG", 150),
             platform="facebook",
@@ -145,9 +183,47 @@ class FacebookLogin:
             scopes=tuple(scopes),
             issued_at=now,
             expires_at=now + (LONG_TTL if long_lived else SHORT_TTL),
+            data_access_expires_at=data_access_expires_at,
         )
         self.world.auth.tokens[grant.token] = grant
         return grant
+
+    def _debug_token(self, query: Mapping[str, str], now) -> Reply:
+        """GET /debug_token?input_token=...&access_token={app-id}|{app-secret}: a token's
+        validity, expiry and data access expiry (epoch seconds; 0 for "never")."""
+        cfg = self.cfg
+        if query.get("access_token") != f"{cfg.facebook_app_id}|{cfg.facebook_app_secret}":
+            return graph_error("Invalid OAuth access token - Cannot parse access token", 190)
+        grant = self.world.auth.tokens.get(query.get("input_token") or "")
+        if grant is None or grant.platform != "facebook":
+            data: dict = {
+                "error": {"code": 190, "message": "Invalid OAuth access token."},
+                "is_valid": False,
+                "scopes": [],
+            }
+            return json_reply(200, {"data": data})
+        try:
+            self.world.auth.lookup("facebook", grant.token, ("short", "long"), now)
+            problem = None
+        except AuthFailure as failure:
+            problem = failure
+        data = {
+            "app_id": cfg.facebook_app_id,
+            "type": "USER",
+            "application": "Analisa sandbox",
+            "data_access_expires_at": _epoch(grant.data_access_expires_at),
+            "expires_at": _epoch(grant.expires_at),
+            "is_valid": problem is None,
+            "issued_at": _epoch(grant.issued_at),
+            "scopes": list(grant.scopes),
+            "user_id": grant.account_id,
+        }
+        if problem is not None:
+            message, subcode = _TOKEN_ERRORS[problem.reason]
+            data["error"] = {"code": 190, "message": message}
+            if subcode is not None:
+                data["error"]["subcode"] = subcode
+        return json_reply(200, {"data": data})
 
     def _pages(self, grant: TokenGrant) -> Reply:
         account = self.world.account("instagram", grant.account_id)

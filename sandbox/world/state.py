@@ -313,6 +313,11 @@ class SandboxWorld:
 
     # --- tokens -----------------------------------------------------------------------------
 
+    def revoke_tokens(self, platform: str, account_id: str) -> int:
+        """Invalidate every token of an account, as a changed password or a removed app does."""
+        with self.lock:
+            return self.auth.revoke(platform, account_id)
+
     def issue_token(
         self, platform: str, account_id: str, scopes: Iterable[str] | None = None
     ) -> str:

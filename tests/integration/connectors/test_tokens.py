@@ -15,7 +15,7 @@ from connectors.collection_run import run_collection
 from connectors.queue import InProcessQueue
 from connectors.rate_budget import RateBudget
 from connectors.tiktok.oauth import TikTokOAuth
-from connectors.token_refresh import refresh_if_due
+from connectors.token_refresh import NeedsReauth, refresh_if_due
 from connectors.token_store import load_token, rotate_keys, save_token, vault_for
 from sandbox.world import SandboxConfig
 from tests.integration.connectors.conftest import connect_world
@@ -184,3 +184,35 @@ def _fake_token(account: str):
         now + timedelta(days=365),
         ("user.info.basic",),
     )
+
+
+def test_a_refused_refresh_leaves_the_account_marked_needs_reauth(db_url, monkeypatch):
+    config = SandboxConfig(seed=3, influencers_per_platform=1, posts_per_influencer=3)
+    sandbox, settings = connect_world(config, db_url, monkeypatch, align_clock=True)
+    try:
+        vault = vault_for(settings)
+        with psycopg.connect(db_url) as conn:
+            (account,) = conn.execute(
+                "select account_id from ops.oauth_tokens where platform = 'tiktok'"
+            ).fetchone()
+            stale = load_token(conn, vault, "tiktok", account)
+        sandbox.world.revoke_tokens("tiktok", account)  # the creator removed the app
+        now = stale.access_expires_at - timedelta(minutes=5)
+        sandbox.world.move_clock(now - sandbox.world.now())
+        with httpx.Client(timeout=30) as http:
+            oauth = TikTokOAuth.from_settings(settings, http, clock=lambda: now)
+            try:
+                refresh_if_due(db_url, vault, oauth, stale, now, timedelta(days=7))
+            except NeedsReauth as exc:
+                refused = str(exc)
+            else:  # pragma: no cover
+                raise AssertionError("the refresh was not refused")
+    finally:
+        sandbox.stop()
+    with psycopg.connect(db_url) as conn:
+        state = conn.execute(
+            "select needs_reauth, reauth_reason from ops.account_state where account_id = %s",
+            (account,),
+        ).fetchone()
+    assert refused.startswith("token refresh refused: tiktok OAuth error invalid_grant")
+    assert state == (True, refused)  # the mark outlives the refusal
