@@ -43,20 +43,48 @@
     ' ' || trim({{ analisa.words_only(analisa.fold_text(term_sql)) }}) || ' '
 {%- endmacro %}
 
-{#- One row per space-separated piece of a text, as a join clause:
-    `from posts {{ split_on_spaces('posts.caption', 'piece') }}` gives piece.word (empty pieces
-    included: filter them). Splitting on a plain space is cheap; what other characters separate
-    (line breaks, punctuation) is split again once the piece is in the normal form. -#}
+{#- One row per space-separated piece of a text, as a join clause, and the piece itself:
+    `select {{ split_piece('posts.caption', 'piece') }} as word
+     from posts {{ split_on_spaces('posts.caption', 'piece') }}` gives one row per piece (empty
+    pieces included, as between two spaces: filter them; a null or empty text gives none).
+    Splitting on a plain space is cheap; what other characters separate (line breaks,
+    punctuation) is split again once the piece is in the normal form.
+
+    PostgreSQL unnests string_to_array(). Other adapters (default__) join a series of piece
+    numbers made by dbt.generate_series and take the n-th piece with split_part(), which
+    Snowflake, Redshift, Databricks/Spark (3.3+), DuckDB and Trino have with a column as the
+    piece number; BigQuery has none: bigquery__split_piece indexes SPLIT() instead. The series
+    stops at var('caption_max_pieces') (4,001: Instagram captions hold at most 2,200 characters,
+    TikTok descriptions 4,000, so no caption has more pieces). Both give the same rows on
+    PostgreSQL (tests/integration/transforms/test_caption_splitting.py runs the portable one
+    there). -#}
 {% macro split_on_spaces(text_sql, alias) -%}
     {{ return(adapter.dispatch('split_on_spaces', 'analisa')(text_sql, alias)) }}
 {%- endmacro %}
 {% macro default__split_on_spaces(text_sql, alias) -%}
-    {{ exceptions.raise_compiler_error(
-        "split_on_spaces needs an implementation for " ~ target.type ~ " (macros/text_matching.sql)"
-    ) }}
+    inner join (
+        select cast(generated_number as {{ dbt.type_int() }}) as piece_number
+        from ({{ dbt.generate_series(var('caption_max_pieces', 4001)) }}) as series
+    ) as {{ alias }}
+        on {{ text_sql }} <> ''
+        and {{ alias }}.piece_number <= {{ dbt.length(text_sql) }}
+            - {{ dbt.length(dbt.replace(text_sql, "' '", "''")) }} + 1
 {%- endmacro %}
 {% macro postgres__split_on_spaces(text_sql, alias) -%}
     cross join lateral unnest(string_to_array({{ text_sql }}, ' ')) as {{ alias }} (word)
+{%- endmacro %}
+
+{% macro split_piece(text_sql, alias) -%}
+    {{ return(adapter.dispatch('split_piece', 'analisa')(text_sql, alias)) }}
+{%- endmacro %}
+{% macro default__split_piece(text_sql, alias) -%}
+    split_part({{ text_sql }}, ' ', {{ alias }}.piece_number)
+{%- endmacro %}
+{% macro bigquery__split_piece(text_sql, alias) -%}
+    split({{ text_sql }}, ' ')[safe_offset({{ alias }}.piece_number - 1)]
+{%- endmacro %}
+{% macro postgres__split_piece(text_sql, alias) -%}
+    {{ alias }}.word
 {%- endmacro %}
 
 {#- The word a phrase (up to three words, in the normal form) is looked up by: its longest, so

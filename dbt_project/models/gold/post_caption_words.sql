@@ -14,7 +14,7 @@ posts as (
 
 pieces as (
 
-    select posts.platform, posts.post_id, piece.word as piece
+    select posts.platform, posts.post_id, {{ split_piece('posts.caption', 'piece') }} as piece
     from posts
     {{ split_on_spaces('posts.caption', 'piece') }}
 
@@ -28,17 +28,16 @@ distinct_pieces as (
 
 ),
 
+{% set normal_piece =
+    'trim(' ~ words_only(dbt.replace(fold_text('distinct_pieces.piece'), "'#'", "' #'")) ~ ')' %}
 piece_words as (
 
     select
         distinct_pieces.piece,
-        piece_word.word
+        {{ split_piece(normal_piece, 'piece_word') }} as word
     from distinct_pieces
-    {{ split_on_spaces(
-        'trim(' ~ words_only(dbt.replace(fold_text('distinct_pieces.piece'), "'#'", "' #'")) ~ ')',
-        'piece_word'
-    ) }}
-    where piece_word.word <> ''
+    {{ split_on_spaces(normal_piece, 'piece_word') }}
+    where {{ split_piece(normal_piece, 'piece_word') }} <> ''
 
 )
 
