@@ -224,6 +224,18 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
         description="One row per influencer and day: counts, growth, rolling engagement.",
     ),
     ExportTable(
+        "gold.fct_influencer_stories_daily",
+        _cols(
+            f"platform:{S} account_id:{S} day:{D} stories_posted:{N} image_stories:{N}"
+            f" video_stories:{N} stories_with_insights:{N} reach:{N} views:{N} replies:{N}"
+            f" shares:{N} navigation:{N} mean_reach_per_story:{F} insights_null_reason:{S}"
+            f" captured_at:{T}"
+        ),
+        date_column="day",
+        date_key="posted_date",
+        description="One row per influencer and day of posting: stories and their insights.",
+    ),
+    ExportTable(
         "gold.post_interests",
         _cols(
             f"platform:{S} account_id:{S} post_id:{S} interest:{S} matched_terms:{S}"

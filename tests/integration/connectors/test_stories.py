@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import psycopg
+import pytest
 
 from connectors.collection_run import run_collection
 from connectors.queue import InProcessQueue
 from sandbox.world import SandboxConfig
 from tests.integration.connectors.conftest import connect_world
+from tests.integration.transforms.dbt_fixtures import dbt_output, run_dbt
 
 
 def _stories_bronze(db_url, account_id):
@@ -75,7 +77,10 @@ def test_a_round_collects_live_stories_and_an_account_without_them_is_collected_
     assert ledger == [("done", "skipped 1: stories: permission 10")]
 
 
-def test_expired_stories_are_never_probed_as_deleted_posts(db_url, monkeypatch):
+@pytest.mark.timeout(300)
+def test_expired_stories_are_never_deleted_posts_and_gold_counts_them_per_day(
+    db_url, monkeypatch, tmp_path
+):
     config = SandboxConfig(
         seed=5,
         influencers_per_platform=1,
@@ -87,29 +92,54 @@ def test_expired_stories_are_never_probed_as_deleted_posts(db_url, monkeypatch):
     try:
         world = sandbox.world
         (account,) = world.accounts("instagram")
-        first = [s.story_id for s in world.live_stories(account.account_id)]
+        first = world.live_stories(account.account_id)
         run_collection(settings, db_url, ("instagram",), queue=InProcessQueue())
         world.move_clock(timedelta(hours=25))  # every story of the first round expired
         world.advance()  # a day of data: posts grow, none deleted
-        second = [s.story_id for s in world.live_stories(account.account_id)]
+        second = world.live_stories(account.account_id)
         with psycopg.connect(db_url) as conn, conn.transaction():
             conn.execute("update ops.account_state set next_due_at = now()")
         run_collection(settings, db_url, ("instagram",), queue=InProcessQueue())
     finally:
         sandbox.stop()
-    assert first and second and set(first).isdisjoint(second)
+    stories = {s.story_id: s for s in first + second}
+    assert first and second and len(stories) == len(first) + len(second)
+
+    # silver, the posts' deletion detection and gold, as a build makes them
+    result = run_dbt(
+        ["build", "--select", "+int_posts_to_probe", "+fct_influencer_stories_daily"],
+        db_url,
+        tmp_path,
+        timeout=240,
+    )
+    assert result.returncode == 0, dbt_output(result)
+    ids = list(stories)
     with psycopg.connect(db_url) as conn:
-        probed = conn.execute(
-            "select count(*) from bronze.raw_records where endpoint = 'media_object'"
+        in_silver = conn.execute(
+            "select count(distinct story_id) from silver.stg_instagram__stories"
         ).fetchone()[0]
-        in_media = conn.execute(
-            "select count(*) from bronze.instagram_media b, jsonb_array_elements(b.body -> 'data') m "
-            "where m.value ->> 'id' = any(%s)",
-            (first + second,),
+        as_posts = conn.execute(
+            "select count(*) from silver.int_posts where post_id = any(%s)", (ids,)
         ).fetchone()[0]
-        listed = conn.execute(
-            "select count(distinct s.value ->> 'id') from bronze.instagram_stories b, "
-            "jsonb_array_elements(b.body -> 'data') s"
-        ).fetchone()[0]
-    assert listed == len(first) + len(second)
-    assert (probed, in_media) == (0, 0)
+        deleted = conn.execute("select count(*) from silver.int_posts where is_deleted").fetchone()[
+            0
+        ]
+        to_probe = conn.execute("select count(*) from silver.int_posts_to_probe").fetchone()[0]
+        daily = conn.execute(
+            "select day, stories_posted, stories_with_insights, reach "
+            "from gold.fct_influencer_stories_daily order by day"
+        ).fetchall()
+    # the first round's stories vanished from the second listing: expired, never deleted posts
+    assert in_silver == len(stories)
+    assert (as_posts, deleted, to_probe) == (0, 0, 0)
+    # gold: each story once, on its posting day, with its latest reach (the sandbox's truth)
+    expected: dict = {}
+    for story in stories.values():
+        day = expected.setdefault(story.timestamp.date(), [0, 0, 0])
+        day[0] += 1
+        day[1] += 1
+        day[2] += story.reach
+    assert daily == [
+        (day, n, with_insights, reach)
+        for day, (n, with_insights, reach) in sorted(expected.items())
+    ]
