@@ -33,6 +33,7 @@ from serving_api.gold import (
     open_pool,
 )
 from serving_api.metrics import MetricsMiddleware, finish_multiprocess, prepare_multiprocess
+from serving_api.redis_pipe import PipelinedRedis
 from serving_api.request_id import RequestIdMiddleware
 from serving_api.routers import admin, auth, brands, health, influencers, meta
 
@@ -83,11 +84,12 @@ def create_app(
             role = api_role_name(url_parts(url)["dbname"])
             log.info("ANALISA_API_DATABASE_URL not set: connecting with DATABASE_URL as %s", role)
         pool = open_pool(url, max_size=db_pool_max_size, timeout=db_timeout_seconds, set_role=role)
-        client = None
+        client = pipelined = None
         if settings.redis_url:
             client = redis_client(
                 settings.redis_url, max_connections=settings.api_redis_max_connections
             )
+            pipelined = PipelinedRedis.from_url(settings.redis_url)
         else:
             log.info("REDIS_URL not set: API responses are not cached, nor rate-limited")
         app.state.gold = GoldReader(pool, timeout=db_timeout_seconds)
@@ -96,6 +98,7 @@ def create_app(
             prefix=redis_prefix,
             ttl_seconds=settings.api_cache_ttl_seconds,
             rate_limit_per_minute=settings.api_rate_limit_per_minute,
+            pipelined=pipelined,
         )
         try:
             yield

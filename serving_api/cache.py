@@ -36,6 +36,7 @@ from serving_api.auth import Principal
 from serving_api.fast_path import PENDING, pack
 from serving_api.metrics import CACHE_LOOKUPS
 from serving_api.problems import ApiProblem
+from serving_api.redis_pipe import PipelinedRedis, Script
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +135,12 @@ class ResponseCache:
         retry_after_seconds: float = 5.0,
         rate_limit_per_minute: int = 0,
         lock_wait_seconds: float = 2.0,
+        pipelined: PipelinedRedis | None = None,
     ) -> None:
+        """`pipelined`: the same Redis through serving_api.redis_pipe, for the fast path's
+        lookups (redis-py's client otherwise)."""
         self.client = client
+        self.pipelined = pipelined if client is not None else None
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds
         self.rate_limit = rate_limit_per_minute
@@ -146,8 +151,10 @@ class ResponseCache:
         self._failing_since: float | None = None
         self._skip_until = 0.0
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._closing: asyncio.Task | None = None
         self._lookup = client.register_script(_LOOKUP) if client is not None else None
         self._fast = client.register_script(_FAST) if client is not None else None
+        self._fast_script = Script(_FAST)
         self._gold_version_key = gold_version_key(prefix)
         self._fast_head = f"{prefix}api:v1f:"
         self._rate = client.register_script(_RATE) if client is not None else None
@@ -211,15 +218,17 @@ class ResponseCache:
         `tail` under the current gold and workspace versions (b"" when there is none). None
         when the limit is reached or Redis failed (then nothing was counted)."""
         rate_key, _ = self._rate_key(principal.subject)
+        keys = [
+            rate_key,
+            self._gold_version_key,
+            self.workspace_version_key(principal.workspace_id),
+        ]
+        args = [self.rate_limit, RATE_WINDOW_SECONDS, self._fast_head, tail]
         try:
-            found = await self._fast(
-                keys=[
-                    rate_key,
-                    self._gold_version_key,
-                    self.workspace_version_key(principal.workspace_id),
-                ],
-                args=[self.rate_limit, RATE_WINDOW_SECONDS, self._fast_head, tail],
-            )
+            if self.pipelined is not None:
+                found = await self.pipelined.evalsha(self._fast_script, keys, args)
+            else:
+                found = await self._fast(keys=keys, args=args)
         except _REDIS_ERRORS as exc:
             self._failed(exc)
             return None
@@ -389,6 +398,8 @@ class ResponseCache:
         return "ok", 0 if value is None else int(value)
 
     async def aclose(self) -> None:
+        if self.pipelined is not None:
+            await self.pipelined.aclose()
         if self.client is not None:
             await self.client.aclose()
             await self.client.connection_pool.disconnect()
@@ -400,6 +411,18 @@ class ResponseCache:
         self._skip_until = time.monotonic() + self.retry_after_seconds
         if first:
             log.warning("Redis cache unavailable, serving from PostgreSQL: %s", exc)
+        if self.pipelined is not None and self._closing is None:
+            # The pool's idle connections are likely dead too (a restarted Redis): closed now,
+            # they reconnect when used, instead of failing the first requests after recovery.
+            self._closing = asyncio.get_running_loop().create_task(self._close_idle())
+
+    async def _close_idle(self) -> None:
+        try:
+            await self.client.connection_pool.disconnect(inuse_connections=False)
+        except Exception:  # best effort: a failing close changes nothing
+            pass
+        finally:
+            self._closing = None
 
     def _recovered(self) -> None:
         if self._failing_since is None:
