@@ -233,3 +233,27 @@ def test_a_refused_renewal_parks_the_public_creators_with_the_reason(
             (creator.account_id,),
         ).fetchone()[0]
     assert pages == 1
+
+
+def test_the_end_of_data_access_needs_a_new_login_whatever_the_renewals(brand_world, db_url):
+    sandbox, settings, _brand, creator = brand_world
+    clock = SharedClock(sandbox.world)
+    ends = _login_row(db_url)[2]  # 90 days after the login
+    clock.sleep(55 * DAY)
+    assert _run(settings, db_url, clock).stats.parked == 0  # renewed: valid to day 115
+    renewed = _login_row(db_url)
+    assert renewed[1] > ends and renewed[2] == ends
+    clock.sleep(36 * DAY)  # day 91: the token is valid, its data access is over
+    summary = _run(settings, db_url, clock)
+    assert (summary.stats.done, summary.stats.parked) == (2, 1)
+    reason = _login_row(db_url)[4]
+    assert reason == (
+        f"its data access ended on {ends.astimezone(UTC):%Y-%m-%d %H:%M} UTC (90 days after the "
+        "login; no renewal extends it): the brand must log in again: analisa track login"
+    )
+    with psycopg.connect(db_url) as conn:
+        parked = conn.execute(
+            "select parked_reason from ops.account_state where account_id = %s",
+            (creator.account_id,),
+        ).fetchone()[0]
+    assert parked == f"needs_reauth: {reason}"
