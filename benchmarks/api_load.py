@@ -157,7 +157,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _open_loop(port, token, users, rps, seconds, paths, out) -> None:
+async def _open_loop(port, token, users, rps, seconds, warmup, paths, out) -> None:
     headers = f"Authorization: Bearer {token}\r\n".encode()
     conns = [Connection(port, headers) for _ in range(users)]
     for start in range(0, users, 500):  # connect in batches: the backlog is finite
@@ -167,28 +167,37 @@ async def _open_loop(port, token, users, rps, seconds, paths, out) -> None:
         idle.put_nowait(conn)
     latencies, errors, caches = [], 0, {"hit": 0, "miss": 0, "bypass": 0}
     failures: dict[str, int] = {}
-    done = 0
+    done = warmup_errors = 0
 
     async def one(scheduled: float, path: str) -> None:
-        nonlocal errors, done
+        nonlocal errors, warmup_errors, done
+        measured = scheduled >= measured_from  # the warm-up's requests count apart
         conn = await idle.get()
+        failure = None
         try:
             status, cache = await conn.get(path)
             if status != 200:
-                errors += 1
-                failures[str(status)] = failures.get(str(status), 0) + 1
-            caches[cache] = caches.get(cache, 0) + 1
+                failure = str(status)
+            elif measured:
+                caches[cache] = caches.get(cache, 0) + 1
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            errors += 1
-            failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
+            failure = type(exc).__name__
             conn.writer = None
         finally:
-            latencies.append(time.perf_counter() - scheduled)
-            done += 1
+            if failure is not None:
+                failures[failure] = failures.get(failure, 0) + 1
+                if measured:
+                    errors += 1
+                else:
+                    warmup_errors += 1
+            if measured:
+                latencies.append(time.perf_counter() - scheduled)
+                done += 1
             idle.put_nowait(conn)
 
-    total = int(rps * seconds)
+    total = int(rps * (warmup + seconds))
     start = time.perf_counter() + 0.5
+    measured_from = start + warmup
     tasks = []
     for n in range(total):
         scheduled = start + n / rps
@@ -197,7 +206,7 @@ async def _open_loop(port, token, users, rps, seconds, paths, out) -> None:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(scheduled, paths[n % len(paths)])))
     await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
+    elapsed = time.perf_counter() - measured_from
     for conn in conns:
         if conn.writer is not None:
             conn.writer.close()
@@ -212,6 +221,7 @@ async def _open_loop(port, token, users, rps, seconds, paths, out) -> None:
             "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
             "errors": errors,
             "cache_hit_ratio": round(caches["hit"] / looked_up, 4) if looked_up else 0.0,
+            "warmup_errors": warmup_errors,
             "error_kinds": failures,
         }
     )
@@ -309,11 +319,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=None,
+        help="seconds of the same open-loop load before phase (a) is measured, from a cold"
+        " cache (default 5; 2 with --quick; 0: measure from the first request)",
+    )
     args = parser.parse_args()
     _raise_fd_limit()
     n, users, rps, seconds, sat_seconds = (
         (1000, 1000, 300, 5, 4) if args.quick else (10_000, 10_000, 1000, 20, 10)
     )
+    warmup = args.warmup if args.warmup is not None else (2 if args.quick else 5)
     server_url = measured_server()
     dbname, url = create_database(server_url, "bench_api")
     tmp = Path(tempfile.mkdtemp(prefix="analisa-api-load-"))
@@ -403,8 +421,8 @@ def main() -> None:
             role="viewer",
             ttl_seconds=3600,
         )
-        paths = _mixed_paths(n, int(rps * seconds))
-        phase_a = _in_process("open", api_port, token, users, rps, seconds, paths)
+        paths = _mixed_paths(n, int(rps * (warmup + seconds)))
+        phase_a = _in_process("open", api_port, token, users, rps, seconds, warmup, paths)
 
         cached = "/v1/influencers/instagram/acc1"
         auth = f"Authorization: Bearer {token}\r\n".encode()
@@ -427,6 +445,7 @@ def main() -> None:
             "influencers": n,
             "workers": args.workers,
             "phase_a_seconds": seconds,
+            "phase_a_warmup_seconds": warmup,
             "saturation_seconds": sat_seconds,
             "saturation_connections": SATURATION_CONNECTIONS,
             "quick": args.quick,
