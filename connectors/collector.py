@@ -27,7 +27,7 @@ from analisa.core.settings import Settings
 from connectors import discovery_token, suppression
 from connectors.bronze_writer import write_records
 from connectors.http import ApiProblem
-from connectors.outbox import schedule, ts
+from connectors.outbox import others_due, schedule, ts
 from connectors.probes import posts_to_probe
 from connectors.rate_budget import RateBudget
 from connectors.records import RawRecord
@@ -195,6 +195,9 @@ class Collector:
             state=state,
             checkpoint=checkpoint,
             on_progress=self._commit_progress,
+            others_due=lambda: others_due(
+                self.db_url, task.platform, task.account_id, self.clock()
+            ),
         )
         session.problem = None
         session.progress_written = 0

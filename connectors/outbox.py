@@ -113,3 +113,34 @@ def in_flight(db_url: str) -> int:
             "on o.task_id = s.pending_task_id where o.published_at is not null"
         ).fetchone()
     return int(row[0])
+
+
+def others_due(db_url: str, platform: str, account_id: str, now: float) -> bool:
+    """Whether another account of `platform` has work due at `now` (epoch s) that no worker is
+    collecting: a round that shares a tight limit with it gives its worker up (round-robin)."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            """
+            select exists (
+                select 1
+                from ops.account_state s
+                join ops.collection_outbox o on o.task_id = s.pending_task_id
+                where s.platform = %(platform)s and s.account_id <> %(account)s
+                  and o.not_before <= %(now)s
+                  and not exists (
+                      select 1 from bronze.collection_ledger l where l.task_id = o.task_id
+                  )
+                  and not exists (  -- its account's collector lock (connectors/collector.py)
+                      select 1 from pg_locks l
+                      where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+                        and l.database = (
+                            select oid from pg_database where datname = current_database()
+                        )
+                        and (l.classid::bigint << 32) | l.objid::bigint
+                            = hashtext('collect:' || o.platform || ':' || o.account_id)::bigint
+                  )
+            )
+            """,
+            {"platform": platform, "account": account_id, "now": ts(now)},
+        ).fetchone()
+    return bool(row[0])

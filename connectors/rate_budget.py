@@ -111,6 +111,8 @@ class RateBudget:
         """The scope of the latest wait inside `acquire` (for the throttling metrics)."""
         self.window_fill: dict[str, int] = {}
         """Calls in each sliding window right after this budget last took a slot in it."""
+        self._slot_at: dict[str, float] = {}
+        """When this budget last took a slot in each scope: the call an answer is about."""
         if redis_client is not None:
             self._extend = redis_client.register_script(_EXTEND_BLOCK)
             self._take = redis_client.register_script(_TAKE_SLOT)
@@ -159,10 +161,13 @@ class RateBudget:
         """Store a scope's reported usage; from half-full on, also the limit it implies (our
         calls logged in the window × 100 / percent), which metered scopes then count against
         atomically, so concurrent workers never overshoot the last slots. Too few logged calls
-        (someone else's use, a fault) imply nothing."""
+        (someone else's use, a fault) imply nothing. The calls counted are those logged up to
+        this budget's latest one, which the answer is about: calls other workers logged since
+        were not yet made when the platform counted, and counting them would imply a limit
+        above the real one (calls into a throttle at the end of each window)."""
         implied = None
         if estimate and percent >= 50:
-            logged = self._logged(scope, window_seconds)
+            logged = self._logged(scope, window_seconds, until=self._slot_at.get(scope))
             if logged >= MIN_CALLS_FOR_ESTIMATE:
                 implied = int(logged * 100 / percent)
         estimate_value = implied
@@ -227,12 +232,17 @@ class RateBudget:
     def _window_key(self, scope: str) -> str:
         return f"{self._prefix}ratelimit:window:{scope}"
 
-    def _logged(self, scope: str, window_seconds: float) -> int:
+    def _logged(self, scope: str, window_seconds: float, until: float | None = None) -> int:
+        """Calls logged in the window (up to `until`, budget clock, when given)."""
         now = self._clock()
+        end = "+inf" if until is None else until
         if self._redis is not None:
-            return int(self._redis.zcount(self._window_key(scope), now - window_seconds, "+inf"))
+            return int(self._redis.zcount(self._window_key(scope), now - window_seconds, end))
+        last = float("inf") if until is None else until
         with self._lock:
-            return sum(1 for t, _ in self._windows.get(scope, []) if t > now - window_seconds)
+            return sum(
+                1 for t, _ in self._windows.get(scope, []) if now - window_seconds < t <= last
+            )
 
     def _release(self, scope: Scope, member: str) -> None:
         if self._redis is not None:
@@ -289,6 +299,7 @@ class RateBudget:
             )
             if answer < 0:
                 self.window_fill[scope.key] = -answer
+                self._slot_at[scope.key] = now
                 return 0.0
             return float(answer) / 1000.0
         with self._lock:
@@ -298,6 +309,7 @@ class RateBudget:
                 hits.append((now, member))
                 self._windows[scope.key] = hits
                 self.window_fill[scope.key] = len(hits)
+                self._slot_at[scope.key] = now
                 return 0.0
             self._windows[scope.key] = hits
             return max(0.001, hits[len(hits) - limit][0] + scope.window_seconds - now)

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 
 # Problems after which the platform must not be called again in this round.
 STOPPING = frozenset({"throttled", "token_invalid", "permission", "server"})
+# A round under a shared limit that binds gives its worker up this often while other accounts'
+# work is due, so every account's round starts within the limit's first window (see yield_due).
+YIELD_EVERY_CALLS = 5
+YIELD_SECONDS = 1.0
 
 
 class RoundStopped(Exception):
@@ -68,6 +72,11 @@ class RoundSession:
     flushed: int = 0
     """How many of `records` on_progress has committed already."""
     flush_every: int = 10
+    others_due: Callable[[], bool] | None = None
+    """Whether another account of this platform has work due that nobody is collecting."""
+    yield_every: int = YIELD_EVERY_CALLS
+    yield_checked: int = 0
+    """How many of `records` there were when yield_due last asked."""
 
     def before_call(self, endpoint: str) -> None:
         """Wait for the shared budget, or end the round with the exact time to come back.
@@ -81,6 +90,9 @@ class RoundSession:
             return
         account = self.task.account_id
         scopes = self.rates.scopes(endpoint, account, self.settings)
+        if self.yield_due(scopes):
+            message = "yielding the worker: a shared limit binds and other accounts' work is due"
+            raise RoundStopped(ApiProblem("throttled", message, YIELD_SECONDS, code="yield"))
         waited = self.budget.waited_seconds
         try:
             self.budget.acquire(scopes)
@@ -97,6 +109,26 @@ class RoundSession:
             if scope.window_limit and scope.key in self.budget.window_fill:
                 percent = 100.0 * self.budget.window_fill[scope.key] / scope.window_limit
                 metrics.QUOTA.report(scope.key, percent, account)
+
+    def yield_due(self, scopes) -> bool:
+        """Round-robin under a shared limit: every `yield_every` calls, end this attempt (its
+        progress is committed and it resumes from the checkpoint within a second, behind the
+        work already queued) when a limit every account shares is known to bind (its usage
+        implied a limit, see RateBudget.record_usage) and another account's work is due.
+
+        Run to the end instead, the first accounts would spend the shared window and the
+        last ones start only in a late window; where an account's own budget is smaller than
+        its round, their rounds then need one window more than the shared limit does."""
+        if self.others_due is None or self.yield_every <= 0:
+            return False
+        if len(self.records) - self.yield_checked < self.yield_every:
+            return False
+        self.yield_checked = len(self.records)
+        account = self.task.account_id
+        shared = [s for s in scopes if s.metered and account not in s.key]
+        if not any(self.budget.limit_estimate(s.key) is not None for s in shared):
+            return False
+        return self.others_due()
 
     def _observe(self, record: RawRecord, headers, problem: ApiProblem | None) -> None:
         if self.rates is None:

@@ -47,6 +47,13 @@ def test_business_discovery_track_reaches_gold_with_unavailable_metrics(pipeline
             "select count(*), count(reach) from gold.fct_post_engagement where account_id = %s",
             (creator.account_id,),
         ).fetchone()
+        # each public post names what it lacks, and why
+        named = conn.execute(
+            "select access, metrics_unavailable, metrics_unavailable_reason, count(*) "
+            "from gold.fct_post_engagement where account_id = %s and not likes_hidden "
+            "group by 1, 2, 3",
+            (creator.account_id,),
+        ).fetchall()
         ledger = conn.execute("select outcome, count(*) from bronze.collection_ledger group by 1")
         ledger = ledger.fetchall()
         listed = runner.invoke(app, ["accounts", "list"])
@@ -56,5 +63,13 @@ def test_business_discovery_track_reaches_gold_with_unavailable_metrics(pipeline
     assert (followers, posts_count) == (creator.followers, creator.posts)
     assert coverage is None  # no demographics: marked unavailable, never zero
     assert posts == (len(live), 0)  # every public post, none with a reach
+    assert named == [
+        (
+            "public",
+            "shares, views, reach, saved, total_interactions",
+            "public creator: Business Discovery gives no insights",
+            sum(1 for p in live if not p.likes_hidden),
+        )
+    ]
     assert ledger == [("done", 1)]
     assert "public" in listed.output
