@@ -122,8 +122,7 @@ def collect_stories(session: RoundSession, client: InstagramClient) -> None:
             session.settings.instagram_page_size, cp.get("stories_after")
         ):
             if session.take_object(page, client.last_headers, what="stories") is None:
-                cp["stories_listed"] = True
-                return  # not granted (or unreadable): no stories this round
+                break  # not granted (or unreadable): no (more) stories this round
             body = usable_json(page) or {}
             stories += [
                 str(s["id"]) for s in body.get("data") or [] if isinstance(s, dict) and "id" in s
