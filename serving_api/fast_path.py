@@ -88,6 +88,7 @@ class FastPathMiddleware:
     def __init__(self, app, *, skip_cors: bool = False) -> None:
         self.app = app
         self.skip_cors = skip_cors
+        self._hits = CACHE_LOOKUPS.labels("hit")
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -139,8 +140,7 @@ class FastPathMiddleware:
             return
         await self._answer(scope, send, stored, if_none_match)
 
-    @staticmethod
-    async def _answer(scope, send, stored: bytes, if_none_match: bytes | None) -> None:
+    async def _answer(self, scope, send, stored: bytes, if_none_match: bytes | None) -> None:
         etag = stored[:16]
         split = stored.index(b"\0", 16)
         template = stored[16:split].decode()
@@ -148,7 +148,7 @@ class FastPathMiddleware:
         if route is None:
             route = _ROUTES[template] = _Route(template)
         scope["route"] = route
-        CACHE_LOOKUPS.labels("hit").inc()
+        self._hits.inc()
         headers = [
             (b"x-cache", b"hit"),
             (b"etag", b'"' + etag + b'"'),

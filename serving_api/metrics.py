@@ -44,6 +44,8 @@ CACHE_LOOKUPS = Counter(
 class MetricsMiddleware:
     def __init__(self, app) -> None:
         self.app = app
+        # bounded: methods x route templates x statuses the app answers
+        self._children: dict[tuple[str, str, int], tuple] = {}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -63,10 +65,19 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
-            RESPONSES.labels(template, str(status)).inc()
-            if status >= 400:
-                ERRORS.labels(str(status)).inc()
+            key = (scope["method"], template, status)
+            children = self._children.get(key)
+            if children is None:
+                # labels() takes a lock and builds a key on every call: once per combination
+                children = self._children[key] = (
+                    LATENCY.labels(scope["method"], template),
+                    RESPONSES.labels(template, str(status)),
+                    ERRORS.labels(str(status)) if status >= 400 else None,
+                )
+            children[0].observe(time.perf_counter() - started)
+            children[1].inc()
+            if children[2] is not None:
+                children[2].inc()
 
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"

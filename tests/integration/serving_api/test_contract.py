@@ -21,10 +21,12 @@ from tests.integration.serving_api.gold_fixture import build_gold, build_workspa
 
 NO_DB = "postgresql://nobody@127.0.0.1:1/none"
 schema = schemathesis.openapi.from_dict(create_app(Settings(DATABASE_URL=NO_DB)).openapi())
-# A fresh database numbers its first workspace (acme, build_workspaces) 1: the token can be
-# made before the app runs, as schemathesis needs it while collecting.
+# A fresh database numbers acme (build_workspaces) 2, after the `default` workspace the
+# migrations make: the token can be made before the app runs, as schemathesis needs it while
+# collecting.
+ACME_ID = 2
 TOKEN, _ = TokenService(Settings(DATABASE_URL=NO_DB)).issue(
-    subject="contract", workspace_id=1, workspace="acme", role="admin", ttl_seconds=3600
+    subject="contract", workspace_id=ACME_ID, workspace="acme", role="admin", ttl_seconds=3600
 )
 
 
@@ -52,6 +54,7 @@ def served(server_url):
     migrate(url)
     build_gold(url)
     workspace_ids = build_workspaces(url)
+    assert workspace_ids["acme"] == ACME_ID
     app = create_app(Settings(DATABASE_URL=url), db_timeout_seconds=5.0)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
@@ -61,7 +64,6 @@ def served(server_url):
     while not server.started:
         assert time.monotonic() < deadline, "API did not start"
         time.sleep(0.05)
-    assert workspace_ids["acme"] == 1
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
