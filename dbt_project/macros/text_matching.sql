@@ -55,10 +55,14 @@
     Snowflake, Redshift, Databricks/Spark (3.3+), DuckDB and Trino have with a column as the
     piece number; BigQuery has none: bigquery__split_piece indexes SPLIT() instead. The series
     stops at var('caption_max_pieces') (4,001: Instagram captions hold at most 2,200 characters,
-    TikTok descriptions 4,000, so no caption has more pieces). Both give the same rows on
-    PostgreSQL (tests/integration/transforms/test_caption_splitting.py runs the portable one
-    there). -#}
+    TikTok descriptions 4,000, so no caption has more pieces). var('portable_caption_split')
+    makes PostgreSQL run the portable form too: post_caption_words' unit test
+    portable_split_gives_the_same_words sets it, so every build checks that both give the same
+    words. -#}
 {% macro split_on_spaces(text_sql, alias) -%}
+    {%- if var('portable_caption_split', false) -%}
+        {{ return(analisa.default__split_on_spaces(text_sql, alias)) }}
+    {%- endif -%}
     {{ return(adapter.dispatch('split_on_spaces', 'analisa')(text_sql, alias)) }}
 {%- endmacro %}
 {% macro default__split_on_spaces(text_sql, alias) -%}
@@ -75,6 +79,9 @@
 {%- endmacro %}
 
 {% macro split_piece(text_sql, alias) -%}
+    {%- if var('portable_caption_split', false) -%}
+        {{ return(analisa.default__split_piece(text_sql, alias)) }}
+    {%- endif -%}
     {{ return(adapter.dispatch('split_piece', 'analisa')(text_sql, alias)) }}
 {%- endmacro %}
 {% macro default__split_piece(text_sql, alias) -%}
