@@ -158,18 +158,22 @@ class RateBudget:
     def record_usage(
         self, scope: str, percent: int, window_seconds: float = 3600.0, *, estimate: bool = True
     ) -> None:
-        """Store a scope's reported usage; from half-full on, also the limit it implies (our
-        calls logged in the window × 100 / percent), which metered scopes then count against
-        atomically, so concurrent workers never overshoot the last slots. Too few logged calls
-        (someone else's use, a fault) imply nothing. The calls counted are those logged up to
-        this budget's latest one, which the answer is about: calls other workers logged since
-        were not yet made when the platform counted, and counting them would imply a limit
-        above the real one (calls into a throttle at the end of each window)."""
+        """Store a scope's reported usage; from half-full on, also the smallest limit it allows
+        (our calls logged in the window × 100 / (percent + 1), plus one: the percent is rounded
+        down), which metered scopes then count against atomically, so concurrent workers never
+        overshoot the last slots. Too few logged calls (someone else's use, a fault) imply
+        nothing. The calls counted are those logged up to this budget's latest one, which the
+        answer is about: calls other workers logged since were not yet made when the platform
+        counted, and counting them would imply a limit above the real one (calls into a
+        throttle at the end of each window)."""
         implied = None
         if estimate and percent >= 50:
             logged = self._logged(scope, window_seconds, until=self._slot_at.get(scope))
             if logged >= MIN_CALLS_FOR_ESTIMATE:
-                implied = int(logged * 100 / percent)
+                # the smallest limit this percent allows: usage is rounded down (148 calls of
+                # 150 say 98 %), so logged × 100 / percent would overshoot (151); an answer
+                # at 100 % that is no throttle came with the last call the limit allows
+                implied = logged if percent >= 100 else int(logged * 100 / (percent + 1)) + 1
         estimate_value = implied
         if self._redis is not None:
             pipe = self._redis.pipeline()

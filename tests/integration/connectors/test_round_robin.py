@@ -124,3 +124,26 @@ def test_an_answer_implies_a_limit_from_the_calls_made_before_it(redis_url, redi
     assert a.limit_estimate(limits.APP) == 20
     b.record_usage(limits.APP, 70)  # B's latest call was the 14th: 14 × 100 / 70
     assert b.limit_estimate(limits.APP) == 20
+
+
+def test_a_usage_rounded_down_never_implies_more_than_the_limit(redis_url, redis_prefix):
+    """A platform that reports floor(100 × calls / 150): 148 calls say 98 %, which
+    148 × 100 / 98 would read as a limit of 151 (a call into a throttle). Every answer from
+    half-full on implies at most 150, and the last ones exactly 150."""
+    now = [1_000_000.0]
+
+    def sleep(seconds: float) -> None:  # near the limit calls are spaced out: on this clock
+        now[0] += seconds
+
+    client = redis.Redis.from_url(redis_url)
+    budget = RateBudget(client, prefix=redis_prefix, clock=lambda: now[0], sleep=sleep)
+    app = limits.scopes("media_insights", "acc1", Settings())[0]
+    implied = {}
+    for calls in range(1, 151):
+        now[0] += 1
+        budget.acquire([app])
+        budget.record_usage(limits.APP, 100 * calls // 150)
+        implied[calls] = budget.limit_estimate(limits.APP)
+    assert all(implied[c] <= 150 for c in range(75, 151))
+    assert implied[148] == implied[149] == implied[150] == 150
+    assert implied[74] is None  # 49 %: below half-full, nothing implied
