@@ -122,6 +122,7 @@ def _run_with_worker(
     options = WorkerOptions(
         prefix=queue_prefix,
         heartbeat_seconds=settings.worker_heartbeat_seconds,
+        sweep_after_seconds=settings.collection_sweep_after_seconds,
         name=f"analisa-collect-{run_id}",
     )
     worker = Worker(settings.amqp_url, db_url, collector, options, clock=clock)

@@ -42,6 +42,7 @@ def worker(
         prefix=settings.queue_prefix,
         heartbeat_seconds=settings.worker_heartbeat_seconds,
         grace_seconds=settings.worker_grace_seconds,
+        sweep_after_seconds=settings.collection_sweep_after_seconds,
         name=name,
     )
     consumer = Worker(settings.amqp_url, url, collector, options)
