@@ -125,6 +125,7 @@ def test_every_command_says_what_it_does():
         (["docs", "--port", "70000"], "'--port': Input should be less than or equal to 65535"),
         (["similar", "instagram", "1", "--limit", "0"], "'--limit' / '-n': Input should be greater than or equal to 1"),
         (["similar", "instagram"], "Missing argument 'account_id'"),
+        (["tasks", "sweep", "--older-than", "-1"], "'--older-than': Input should be greater than or equal to 0"),
     ],
 )  # fmt: skip
 def test_arguments_that_make_no_sense_are_usage_errors(isolated, args, expected):
@@ -181,6 +182,13 @@ def test_connect_without_a_configured_app_says_what_to_set(
     assert "OAUTH_REDIRECT_URI" in text
     assert "Open this URL" not in text
     assert "sandbox-instagram-app" not in text and "sandbox-tiktok-app" not in text
+
+
+def test_sweeping_lost_tasks_without_a_broker_says_why_not(isolated):
+    result = invoke("tasks", "sweep")
+    assert result.exit_code == 1
+    assert "analisa tasks sweep needs AMQP_URL" in flat(result.output)
+    assert not (isolated / "home").exists() and not (isolated / "dagster").exists()
 
 
 SECRET_IG = "ig-secret-4f9a1c77-do-not-print"
