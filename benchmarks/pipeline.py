@@ -5,7 +5,12 @@ SQL doing only the core work reaches on the same database in the same run.
 Creates its own database on DATABASE_URL (default: local PostgreSQL), drops it afterwards. Last
 line of output: one JSON object (also written to benchmarks/results/pipeline.json). Keys:
 influencers, posts, bronze_records, bronze_rows_per_s, full_build_s, incremental_build_s,
-gates_s, peak_rss_mb (largest process of ours: this one; PostgreSQL and dbt excluded), sql_floor_s.
+gates_s, peak_rss_mb (largest process of ours: this one; PostgreSQL and dbt excluded), sql_floor_s,
+and where the time went: each build's Dagster steps (`*_steps_s`) and its costliest dbt nodes
+(`*_top_dbt_s`, from dbt's run_results.json).
+
+The caption enrichment is switched off (ANALISA_ENRICHMENT=off): full_build_s is silver, gold and
+the gates; the enrichment's own cost is what benchmarks/enrichment.py measures.
 
 `--quick` runs 200 influencers × 20 posts in well under two minutes.
 """
@@ -249,8 +254,26 @@ join lateral (
 """
 
 
-def build(job_env: dict[str, str], full_refresh: bool = False) -> tuple[float, float, bool]:
-    """(build seconds, gate seconds, success) of one build_from_bronze run in this process."""
+def top_dbt_nodes(run_id: str, top: int = 8) -> dict[str, float]:
+    """The costliest dbt nodes (models, tests, seeds) of one run, from each dbt step's
+    run_results.json (dagster-dbt names the folders `<step>-<run id[:7]>-<uuid[:7]>`)."""
+    from orchestration.defs.dbt.resources import dbt_project_dir
+    from orchestration.defs.dbt.target_cleanup import target_dir
+
+    timings: dict[str, float] = {}
+    for folder in target_dir(dbt_project_dir()).glob(f"dbt_*-{run_id[:7]}-*"):
+        results = folder / "run_results.json"
+        if not results.exists():
+            continue
+        for node in json.loads(results.read_text(encoding="utf-8"))["results"]:
+            name = node["unique_id"].split(".", 2)[-1]
+            timings[name] = round(node["execution_time"], 2)
+    return dict(sorted(timings.items(), key=lambda item: -item[1])[:top])
+
+
+def build(job_env: dict[str, str], full_refresh: bool = False):
+    """(build seconds, outcome, costliest dbt nodes) of one build_from_bronze run in this
+    process (the nodes are read at once: other runs' clean-up removes old target folders)."""
     import dagster as dg
 
     from orchestration.run import run_job
@@ -267,7 +290,7 @@ def build(job_env: dict[str, str], full_refresh: bool = False) -> tuple[float, f
     total = time.perf_counter() - started
     if not outcome.success:
         print("build failed:", outcome.errors + outcome.failed_checks, file=sys.stderr)
-    return total, outcome.check_seconds, outcome.success
+    return total, outcome, top_dbt_nodes(outcome.run_id)
 
 
 def main() -> dict:
@@ -286,6 +309,8 @@ def main() -> dict:
         "DATABASE_URL": url,
         "ANALISA_HOME": str(home),
         "ANALISA_EXPORT_DIR": str(home / "exports"),
+        # silver + gold + gates; the enrichment is measured by benchmarks/enrichment.py
+        "ANALISA_ENRICHMENT": "off",
     }
     for key in ("REDIS_URL", "AMQP_URL"):
         os.environ.pop(key, None)
@@ -296,7 +321,7 @@ def main() -> dict:
         written = load(url, generate(influencers, per_account, range(args.captures), rng))
         load_s = time.perf_counter() - started
 
-        full_s, gates_s, full_ok = build(env)
+        full_s, full, full_top = build(env)
 
         # 1 % new data: one more round for every hundredth influencer
         step = 100
@@ -310,7 +335,7 @@ def main() -> dict:
             )
         )
         load(url, extra)
-        incremental_s, _, incremental_ok = build(env)
+        incremental_s, incremental, incremental_top = build(env)
 
         with psycopg.connect(url) as conn:
             started = time.perf_counter()
@@ -325,14 +350,19 @@ def main() -> dict:
             "bronze_records": written,
             "bronze_rows_per_s": round(written / load_s),
             "full_build_s": round(full_s, 1),
-            "full_build_ok": full_ok,
+            "full_build_ok": full.success,
             "incremental_build_s": round(incremental_s, 1),
-            "incremental_build_ok": incremental_ok,
-            "gates_s": round(gates_s, 1),
+            "incremental_build_ok": incremental.success,
+            "gates_s": round(full.check_seconds, 1),
             "gold_posts": gold_posts,
             "peak_rss_mb": round(_rss_mb(), 1),
             "sql_floor_s": round(floor_s, 2),
             "full_over_floor": round(full_s / floor_s, 1) if floor_s else None,
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "full_steps_s": {k: round(v, 1) for k, v in full.step_seconds.items()},
+            "incremental_steps_s": {k: round(v, 1) for k, v in incremental.step_seconds.items()},
+            "full_top_dbt_s": full_top,
+            "incremental_top_dbt_s": incremental_top,
         }
     finally:
         from analisa.core.db import stop_embedded
