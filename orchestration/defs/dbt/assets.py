@@ -11,7 +11,11 @@ import dagster as dg
 from dagster_dbt import dbt_assets
 
 from orchestration.defs.dbt.resources import analisa_dbt_project, dbt_cli
-from orchestration.defs.dbt.target_cleanup import clean_target_runs, target_dir
+from orchestration.defs.dbt.target_cleanup import (
+    clean_target_runs,
+    keep_partial_parse,
+    target_dir,
+)
 from orchestration.lib.resources import AnalisaResource
 from orchestration.lib.translator import AnalisaTranslator
 
@@ -20,8 +24,15 @@ GOLD_SELECT = "tag:gold"
 
 
 def build_args(full_refresh: bool = False) -> list[str]:
-    """The dbt command each layer runs: build = run + test, so dbt's own key tests gate too."""
-    return ["build", *(["--full-refresh"] if full_refresh else [])]
+    """The dbt command each layer runs: build = run + test, so dbt's own key tests gate too.
+    dbt's unit tests check the models' logic on fixed inputs, not the data: they run with the
+    test suite (tests/integration/transforms), not in every build (they cost a second each)."""
+    return [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        *(["--full-refresh"] if full_refresh else []),
+    ]
 
 
 class DbtBuildConfig(dg.Config):
@@ -42,13 +53,16 @@ def _layer(select: str, name: str):
     def _assets(
         context: dg.AssetExecutionContext, config: DbtBuildConfig, analisa: AnalisaResource
     ):
+        target = target_dir(Path(project.project_dir))
+        invocation = None
         try:
             with dbt_cli(project, analisa.database_url()) as dbt:
-                yield from dbt.cli(build_args(config.full_refresh), context=context).stream()
+                invocation = dbt.cli(build_args(config.full_refresh), context=context)
+                yield from invocation.stream()
         finally:
-            clean_target_runs(
-                target_dir(Path(project.project_dir)), keep=analisa.settings().dbt_target_keep
-            )
+            if invocation is not None:
+                keep_partial_parse(invocation.target_path, target)
+            clean_target_runs(target, keep=analisa.settings().dbt_target_keep)
 
     return _assets
 

@@ -8,6 +8,7 @@ folder (removed afterwards), never through variables written into this process's
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import yaml
 from dagster_dbt import DbtCliResource, DbtProject
+from packaging import version
 
 from analisa.core.db import url_parts
 from orchestration.lib.dbt_session import write_launcher
@@ -89,6 +91,22 @@ def profiles_yml(url: str, threads: int = 2) -> str:
     return yaml.safe_dump({"analisa": {"target": "run", "outputs": {"run": output}}})
 
 
+@cache
+def installed_dbt_version() -> version.Version:
+    """The version of the dbt-core installed beside this process (the one dbt_executable runs)."""
+    return version.parse(importlib.metadata.version("dbt-core"))
+
+
+class LocalDbtCli(DbtCliResource):
+    """The dbt CLI when it is this environment's own dbt: dagster-dbt would otherwise start it
+    once more per step (`dbt --version`, seconds of start-up) only to learn its version, which
+    the installed package states."""
+
+    @property
+    def _cli_version(self) -> version.Version:
+        return installed_dbt_version()
+
+
 @contextlib.contextmanager
 def dbt_cli(project: DbtProject, url: str) -> Iterator[DbtCliResource]:
     """The dbt CLI for one run against `url`; its profile lives only as long as the run."""
@@ -98,5 +116,8 @@ def dbt_cli(project: DbtProject, url: str) -> Iterator[DbtCliResource]:
         profile.write_text(profiles_yml(url), encoding="utf-8")
         # dbt runs through a launcher that gives its connections the pseudonym key as a
         # session setting (orchestration/lib/dbt_session.py), never through SQL or this process
-        launcher = write_launcher(Path(folder), dbt_executable())
-        yield DbtCliResource(project_dir=project, profiles_dir=folder, dbt_executable=str(launcher))
+        executable = dbt_executable()
+        launcher = write_launcher(Path(folder), executable)
+        local = Path(executable).is_absolute()  # else whatever `dbt` the PATH finds
+        resource = LocalDbtCli if local else DbtCliResource
+        yield resource(project_dir=project, profiles_dir=folder, dbt_executable=str(launcher))

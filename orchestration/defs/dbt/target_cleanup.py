@@ -1,7 +1,8 @@
 """dagster-dbt gives every dbt invocation its own folder under the project's target path
 (`<op>-<run id>-<uuid>`, a few MB each: compiled SQL, run results, logs), and never removes one.
 After each invocation the oldest are removed, keeping the newest few per op; dbt's own files at
-the top of the folder (manifest.json, partial_parse.msgpack, ...) are never touched."""
+the top of the folder (manifest.json, partial_parse.msgpack, ...) are never touched, except that
+`keep_partial_parse` puts a finished invocation's parse state there for the next one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,31 @@ def target_dir(project_dir: Path) -> Path:
     """Where dagster-dbt puts its invocation folders: DBT_TARGET_PATH, relative to the project."""
     path = Path(os.environ.get("DBT_TARGET_PATH", "target"))
     return path if path.is_absolute() else project_dir / path
+
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def keep_partial_parse(run_target: Path, target: Path) -> bool:
+    """Make `run_target`'s partial_parse.msgpack the one dagster-dbt copies into the next
+    invocation's folder. dbt keeps its parse only for the same connection (host, port, user,
+    database) and files; `dbt parse` (the manifest) runs with another profile than a run, so
+    without this every invocation parsed the whole project again. Replaced atomically: a
+    concurrent invocation copies either the old file or the new one, and one made for another
+    database only costs it the full parse it would have done anyway."""
+    source = run_target / PARTIAL_PARSE
+    if not source.is_file() or not target.is_dir():
+        return False
+    handle, temporary = tempfile.mkstemp(prefix=".partial_parse.", dir=target)
+    os.close(handle)
+    try:
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target / PARTIAL_PARSE)
+    except OSError as exc:  # a cache: a failure costs the next invocation a full parse
+        log.warning("dbt parse state not kept: %s", exc)
+        Path(temporary).unlink(missing_ok=True)
+        return False
+    return True
 
 
 def clean_target_runs(target: Path, keep: int) -> list[Path]:

@@ -1,16 +1,23 @@
 """dbt invocation folders under target/ are removed after each invocation, the newest few per
-op kept; dbt's own files there are never touched."""
+op kept; dbt's own files there are never touched but for the parse state an invocation leaves
+for the next one."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from dagster_dbt import DbtCliResource
 
-from orchestration.defs.dbt.resources import dbt_executable, dbt_project_dir
-from orchestration.defs.dbt.target_cleanup import clean_target_runs, target_dir
+from orchestration.defs.dbt.resources import (
+    LocalDbtCli,
+    dbt_executable,
+    dbt_project_dir,
+    installed_dbt_version,
+)
+from orchestration.defs.dbt.target_cleanup import clean_target_runs, keep_partial_parse, target_dir
 
 
 def make(folder: Path, mtime: float) -> Path:
@@ -67,3 +74,28 @@ def test_target_dir_defaults_to_the_projects_target(tmp_path, monkeypatch):
     assert clean_target_runs(tmp_path / "missing", keep=5) == []
     with pytest.raises(ValueError):
         clean_target_runs(tmp_path, keep=0)
+
+
+def test_an_invocations_parse_state_becomes_the_next_ones(tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "partial_parse.msgpack").write_bytes(b"made by dbt parse")
+    run = make(target / "dbt_silver-1a2b3c4-abcdef0", 1)
+    # an invocation that failed before parsing leaves no state: the old one stays
+    assert keep_partial_parse(run, target) is False
+    assert (target / "partial_parse.msgpack").read_bytes() == b"made by dbt parse"
+    (run / "partial_parse.msgpack").write_bytes(b"made by the run")
+    assert keep_partial_parse(run, target) is True
+    assert (target / "partial_parse.msgpack").read_bytes() == b"made by the run"
+    assert (run / "partial_parse.msgpack").read_bytes() == b"made by the run"
+    assert sorted(p.name for p in target.iterdir()) == [run.name, "partial_parse.msgpack"]
+    assert keep_partial_parse(run, tmp_path / "missing") is False
+
+
+def test_the_local_dbts_version_is_known_without_starting_it():
+    resource = LocalDbtCli(project_dir=str(dbt_project_dir()), dbt_executable=dbt_executable())
+    printed = subprocess.run(
+        [dbt_executable(), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    assert resource._cli_version == installed_dbt_version()
+    assert f"installed: {installed_dbt_version()}" in printed

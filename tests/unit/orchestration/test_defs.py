@@ -131,8 +131,10 @@ def test_jobs_schedules_and_dbt_args():
     schedules = {s.name: s for s in defs.schedules}
     collect = schedules["collect_every_6_hours"]
     assert collect.cron_schedule == "0 */6 * * *"
-    assert build_args() == ["build"]
-    assert build_args(full_refresh=True) == ["build", "--full-refresh"]
+    # dbt's unit tests run with the test suite (tests/integration/transforms), not in builds
+    skip_unit_tests = ["--exclude-resource-type", "unit_test"]
+    assert build_args() == ["build", *skip_unit_tests]
+    assert build_args(full_refresh=True) == ["build", *skip_unit_tests, "--full-refresh"]
 
 
 def test_retention_runs_daily_on_its_own_and_never_inside_a_build():
