@@ -151,6 +151,7 @@ class ResponseCache:
         self._failing_since: float | None = None
         self._skip_until = 0.0
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._filling: dict[str, asyncio.Future[tuple[CacheStatus, bytes]]] = {}
         self._closing: asyncio.Task | None = None
         self._lookup = client.register_script(_LOOKUP) if client is not None else None
         self._fast = client.register_script(_FAST) if client is not None else None
@@ -318,6 +319,30 @@ class ResponseCache:
         return self._response(request, stored[ETAG_LENGTH:], stored[:ETAG_LENGTH].decode(), status)
 
     async def _fill(self, key: str, load: Callable[[], BaseModel]) -> tuple[CacheStatus, bytes]:
+        """`_fill_once` shared by this process's concurrent misses of `key`: one of them takes
+        the lock (or polls Redis for another process's bytes), the others wait for its result
+        without a Redis call (a burst of misses would otherwise poll Redis every 20 ms each)."""
+        running = self._filling.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[tuple[CacheStatus, bytes]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._filling[key] = future
+        try:
+            result = await self._fill_once(key, load)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no warning when nobody waited
+            raise
+        finally:
+            self._filling.pop(key, None)
+        future.set_result(result)
+        return result
+
+    async def _fill_once(
+        self, key: str, load: Callable[[], BaseModel]
+    ) -> tuple[CacheStatus, bytes]:
         """Load and store under `key` once across processes; others wait for the bytes."""
         lock = f"{key}:lock"
         try:
