@@ -221,6 +221,7 @@ async def _open_loop(port, token, users, rps, seconds, warmup, paths, out) -> No
             "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
             "errors": errors,
             "cache_hit_ratio": round(caches["hit"] / looked_up, 4) if looked_up else 0.0,
+            "cache_bypassed": caches["bypass"],  # answered from PostgreSQL: Redis skipped
             "warmup_errors": warmup_errors,
             "error_kinds": failures,
         }

@@ -8,7 +8,8 @@ matched to their callers as they arrive.
 
 Failures look like redis-py's, so the cache treats both alike: a refused or lost connection is
 `redis.ConnectionError` for every call waiting on it, a Redis that stops answering is
-`redis.TimeoutError` after `timeout` seconds (a watchdog, not one timer per call), and an error
+`redis.TimeoutError` after `timeout` seconds and up to half that again (a watchdog, not one
+timer per call, that also waits for a quiet period, not a busy event loop), and an error
 reply is `redis.ResponseError`. The next call reconnects. Only `redis://` URLs (host, port,
 database, user and password) are handled; `from_url` returns None for others (TLS, sockets) and
 the cache then uses redis-py.
@@ -87,6 +88,8 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.loop = asyncio.get_running_loop()
         self.watch: asyncio.TimerHandle | None = None
+        self.heard = False  # bytes from Redis since the watchdog's last look
+        self.overdue = False  # the last look found a command overdue and nothing heard
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -112,6 +115,7 @@ class _Connection(asyncio.Protocol):
         self.transport.write(data)
 
     def data_received(self, data: bytes) -> None:
+        self.heard = True
         self.buffer += data
         pos = 0
         try:
@@ -134,11 +138,19 @@ class _Connection(asyncio.Protocol):
         self._fail(redis.ConnectionError(f"connection to Redis lost: {exc or 'closed'}"))
 
     def _watch(self) -> None:
+        """Time out only when Redis sent nothing for a whole period while a command is
+        overdue: a busy event loop (timers run before reads) must not be taken for a silent
+        Redis, which would send every request to PostgreSQL just when load is highest."""
         if self.closed:
             return
-        if self.waiting and self.waiting[0][1] < self.loop.time():
-            self._fail(redis.TimeoutError(f"Redis did not answer within {self.timeout} s"))
-            return
+        heard, self.heard = self.heard, False
+        if not heard and self.waiting and self.waiting[0][1] < self.loop.time():
+            if self.overdue:
+                self._fail(redis.TimeoutError(f"Redis did not answer within {self.timeout} s"))
+                return
+            self.overdue = True
+        else:
+            self.overdue = False
         self.watch = self.loop.call_later(self.timeout / 4, self._watch)
 
     def _fail(self, exc: Exception) -> None:
