@@ -115,7 +115,7 @@ def test_the_login_is_renewed_on_day_55_without_a_401(brand_world, db_url):
     assert _long_lived(sandbox.world, brand.account_id) == 2  # the login's and one renewal
     with psycopg.connect(db_url) as conn:
         errors = conn.execute(
-            "select count(*) from bronze.raw_records where body -> 'error' is not null"
+            "select count(*) from bronze.raw_records where body -> 'error' ->> 'code' = '190'"
         ).fetchone()[0]
         public = conn.execute(
             "select count(*) from bronze.raw_records where account_id = %s and endpoint = 'user'",
