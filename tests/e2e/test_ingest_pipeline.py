@@ -12,8 +12,10 @@ import psycopg
 from typer.testing import CliRunner
 
 from analisa.cli import app
+from tests.e2e.brand_endpoints import add_workspace_with_brand, check_brand_endpoints
 
 IG, TT = "17841400000000111", "-000ttcreator"
+CREATORS = (("instagram", IG), ("tiktok", TT))
 
 
 def env(platform, endpoint, account, round_id, at, body, status=200, object_id=None):
@@ -240,6 +242,8 @@ def test_ingest_then_pipeline_gives_hand_computed_gold(pipeline_env, tmp_path):
     assert result.exit_code == 1, result.output  # some envelopes were rejected
     assert "21 envelopes: 19 loaded, 1 already in bronze, 1 rejected" in result.output
     assert "responses.jsonl:6: invalid JSON" in result.output
+    # a workspace listing both creators, with a brand: the brand endpoints are read after the build
+    workspace_id = add_workspace_with_brand(pipeline_env, CREATORS)
 
     result = runner.invoke(app, ["pipeline"])
     assert result.exit_code == 0, result.output
@@ -330,3 +334,5 @@ def test_ingest_then_pipeline_gives_hand_computed_gold(pipeline_env, tmp_path):
         ("gender", "M", 0.25),
         ("gender", "U", 0.05),
     ]
+    # the brand-metric endpoints (daily, interests, quality, posts, scorecard, fit) read this gold
+    check_brand_endpoints(pipeline_env, workspace_id, CREATORS)

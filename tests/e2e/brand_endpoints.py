@@ -1,20 +1,14 @@
-"""The brand-metric endpoints on gold built by dbt, not on hand-made tables: the hand-made
-envelopes of tests/e2e/test_ingest_pipeline.py ingested, a workspace listing both creators
-with a brand targeting fitness, one `analisa pipeline`, then growth (daily), interests,
-quality, sponsored posts, the scorecard and the brand's fit ranking read through the API and
-compared with the rows dbt wrote.
-
-`add_workspace_with_brand` (before the build) and `check_brand_endpoints` (after it) are
-separate so a test that builds gold anyway can run them for a few seconds instead of this
-test's own build."""
+"""The brand-metric endpoints on gold built by dbt, not on hand-made tables: called around the
+build of tests/e2e/test_ingest_pipeline.py (its hand-made envelopes ingested), a workspace
+listing both creators with a brand targeting fitness; after the build, growth (daily),
+interests, quality, sponsored posts, the scorecard and the brand's fit ranking are read
+through the API and compared with the rows dbt wrote."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -22,10 +16,8 @@ from analisa.cli import app as cli
 from analisa.core.settings import Settings
 from serving_api.app import create_app
 from serving_api.workspaces import add_influencer, create_workspace
-from tests.e2e.test_ingest_pipeline import IG, TT, envelopes
 
 BRAND = "Fit Co"
-CREATORS = (("instagram", IG), ("tiktok", TT))
 
 
 def rows(conn, query: str, *args) -> list[dict]:
@@ -36,18 +28,6 @@ def rows(conn, query: str, *args) -> list[dict]:
 
 def number(value):
     return None if value is None else float(value) if isinstance(value, Decimal) else value
-
-
-@pytest.mark.e2e
-def test_brand_endpoints_read_what_dbt_built(pipeline_env, tmp_path):
-    path = tmp_path / "responses.jsonl"
-    path.write_text("\n".join(json.dumps(e) for e in envelopes()) + "\n")
-    runner = CliRunner()
-    assert runner.invoke(cli, ["ingest", str(path)]).exit_code == 0
-    workspace_id = add_workspace_with_brand(pipeline_env, CREATORS)
-    built = runner.invoke(cli, ["pipeline"])
-    assert built.exit_code == 0, built.output
-    check_brand_endpoints(pipeline_env, workspace_id, CREATORS)
 
 
 def add_workspace_with_brand(db_url: str, creators) -> int:
