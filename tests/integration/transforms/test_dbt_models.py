@@ -12,7 +12,6 @@ absent from a video query (deleted).
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -471,11 +470,8 @@ def test_dbt_build_gives_hand_computed_silver_and_gold(db_url, tmp_path):
         stored = write_records(conn, records)
     assert stored == len(records) - 1  # the repeated page is stored once
 
-    started = time.monotonic()
     result = run_dbt(["build"], db_url, tmp_path)
-    elapsed = time.monotonic() - started
     assert result.returncode == 0, dbt_output(result)
-    assert elapsed < 60, f"dbt build took {elapsed:.1f} s"
 
     with psycopg.connect(db_url) as conn:
         posts = rows(
