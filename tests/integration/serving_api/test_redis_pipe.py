@@ -79,4 +79,4 @@ def test_a_silent_server_is_a_timeout_and_a_closed_one_an_error():
         waited = asyncio.run(run())
     finally:
         listener.close()
-    assert 0.4 <= waited < 1.5  # the timeout and at most two watchdog periods
+    assert 0.4 <= waited < 3  # the timeout (plus watchdog periods and a loaded machine), no hang
