@@ -1,6 +1,6 @@
 -- One row per (media id, capture) of Instagram media insights. A metric missing from `data` is
 -- null, not 0: Instagram answers "no data" with an empty set, and some metrics are refused per type.
--- Incremental on bronze's ingested_at (macros/incremental.sql).
+-- Incremental on bronze's ingested_at (macros/incremental.sql); the body: macros/instagram_insights.sql.
 
 {{
     config(
@@ -11,82 +11,8 @@
     )
 }}
 
-with
-
-source as (
-
-    select * from {{ source('bronze', 'instagram_media_insights') }}
-    where http_status = 200
-        and body is not null
-        and object_id is not null
-        and {{ json_type('body', 'data') }} = 'array'
-        {{ bronze_increment() }}
-
-),
-
-metrics as (
-
-    select
-        source.record_id,
-        {{ json_text('metric.value', 'name') }} as metric_name,
-        -- lifetime metrics answer in values[0].value; metric_type=total_value answers in total_value.value
-        coalesce(
-            {{ json_bigint('metric.value', 'values', 0, 'value') }},
-            {{ json_bigint('metric.value', 'total_value', 'value') }}
-        ) as metric_value
-    from source
-    {{ json_array_rows('source.body', 'metric', 'data') }}
-
-),
-
-pivoted as (
-
-    select
-        source.object_id as post_id,
-        source.account_id,
-        source.round_id,
-        source.record_id,
-        max(case when metrics.metric_name = 'reach' then metrics.metric_value end) as reach,
-        max(case when metrics.metric_name = 'saved' then metrics.metric_value end) as saved,
-        max(case when metrics.metric_name = 'shares' then metrics.metric_value end) as shares,
-        max(case when metrics.metric_name = 'views' then metrics.metric_value end) as views,
-        max(case when metrics.metric_name = 'total_interactions' then metrics.metric_value end)
-            as total_interactions,
-        source.fetched_at as captured_at,
-        source.ingested_at
-    from source
-    left join metrics
-        on metrics.record_id = source.record_id
-    group by
-        source.object_id,
-        source.account_id,
-        source.round_id,
-        source.record_id,
-        source.fetched_at,
-        source.ingested_at
-
-),
-
-deduplicated as (
-
-    select
-        *,
-        row_number() over (partition by post_id, captured_at order by record_id desc) as duplicate_rank
-    from pivoted
-
-)
-
-select
-    post_id,
-    account_id,
-    round_id,
-    record_id,
-    reach,
-    saved,
-    shares,
-    views,
-    total_interactions,
-    captured_at,
-    ingested_at
-from deduplicated
-where duplicate_rank = 1
+{{ instagram_insights(
+    'instagram_media_insights',
+    'post_id',
+    ['reach', 'saved', 'shares', 'views', 'total_interactions']
+) }}
