@@ -102,22 +102,7 @@ class InstagramClient:
         Stops after the last page, or after a page that is an error or unreadable (that page is
         still yielded, so it is kept).
         """
-        params: dict[str, Any] = {"fields": MEDIA_FIELDS, "limit": limit}
-        if after:  # resuming a listing where an earlier attempt of the round stopped
-            params["after"] = after
-        seen: set[str] = set()
-        while True:
-            record = self._get(f"{self.account_id}/media", "media", params)
-            yield record
-            if classify(record, self.last_headers) is not None:
-                return
-            paging = record.body.get("paging") or {}
-            after = (paging.get("cursors") or {}).get("after")
-            # `next` is present only when more pages exist; the cursor alone is not enough.
-            if not paging.get("next") or not after or after in seen:
-                return
-            seen.add(after)
-            params = {**params, "after": after}
+        return self._pages(f"{self.account_id}/media", "media", MEDIA_FIELDS, limit, after)
 
     def media_insights(self, media_id: str, media_type: str | None = None) -> RawRecord:
         metrics = MEDIA_METRICS.get(media_type or "", DEFAULT_MEDIA_METRICS)
@@ -125,17 +110,25 @@ class InstagramClient:
 
     def story_pages(self, limit: int = 100, after: str | None = None) -> Iterator[RawRecord]:
         """The account's live stories (24 h each), one record per page, like media_pages."""
-        params: dict[str, Any] = {"fields": STORY_FIELDS, "limit": limit}
+        return self._pages(f"{self.account_id}/stories", "stories", STORY_FIELDS, limit, after)
+
+    def _pages(
+        self, path: str, endpoint: str, fields: str, limit: int, after: str | None
+    ) -> Iterator[RawRecord]:
+        """A cursor-paged listing from `after` (resuming where an earlier attempt of the round
+        stopped) to its last page or a page that is an error or unreadable (still yielded)."""
+        params: dict[str, Any] = {"fields": fields, "limit": limit}
         if after:
             params["after"] = after
         seen: set[str] = set()
         while True:
-            record = self._get(f"{self.account_id}/stories", "stories", params)
+            record = self._get(path, endpoint, params)
             yield record
             if classify(record, self.last_headers) is not None:
                 return
             paging = record.body.get("paging") or {}
             after = (paging.get("cursors") or {}).get("after")
+            # `next` is present only when more pages exist; the cursor alone is not enough.
             if not paging.get("next") or not after or after in seen:
                 return
             seen.add(after)
