@@ -46,17 +46,24 @@ ETAG_LENGTH = 16
 RATE_WINDOW_SECONDS = 60
 _REDIS_ERRORS = (redis.RedisError, OSError, asyncio.TimeoutError)
 
-# KEYS: rate key, gold version key, workspace version key, the caller's workspace version key.
-# ARGV: limit (0: none), window seconds, key head (prefix + "api:v1:"), key tail (path?params),
-# fast-path head (prefix + "api:v1f:"), fast-path tail ('' for none), route template, ttl.
-# A hit is also stored under the fast-path key (see serving_api.fast_path).
-_LOOKUP = """
+# Both lookups first count the request against the client's limit (KEYS[1], ARGV[1] limit with
+# 0 for none, ARGV[2] window seconds) and answer {0} when it is reached.
+_COUNT = """
 local limit = tonumber(ARGV[1])
 if limit > 0 then
     local n = redis.call('INCR', KEYS[1])
     if n == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]) + 1) end
     if n > limit then return {0} end
 end
+"""
+
+# KEYS: rate key, gold version key, workspace version key, the caller's workspace version key.
+# ARGV: limit (0: none), window seconds, key head (prefix + "api:v1:"), key tail (path?params),
+# fast-path head (prefix + "api:v1f:"), fast-path tail ('' for none), route template, ttl.
+# A hit is also stored under the fast-path key (see serving_api.fast_path).
+_LOOKUP = (
+    _COUNT
+    + """
 local gv = redis.call('GET', KEYS[2]) or '0'
 local wv = redis.call('GET', KEYS[3]) or '0'
 local key = ARGV[3] .. gv .. ':' .. wv .. ':' .. ARGV[4]
@@ -72,20 +79,18 @@ if ARGV[6] ~= '' then
 end
 return {1, key, stored, fast}
 """
+)
 
 # The fast path's lookup. KEYS: rate key, gold version key, the caller's workspace version key.
 # ARGV: limit (0: none), window seconds, fast-path head, fast-path tail.
-_FAST = """
-local limit = tonumber(ARGV[1])
-if limit > 0 then
-    local n = redis.call('INCR', KEYS[1])
-    if n == 1 then redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]) + 1) end
-    if n > limit then return {0} end
-end
+_FAST = (
+    _COUNT
+    + """
 local gv = redis.call('GET', KEYS[2]) or '0'
 local wv = redis.call('GET', KEYS[3]) or '0'
 return {1, redis.call('GET', ARGV[3] .. gv .. ':' .. wv .. ':' .. ARGV[4])}
 """
+)
 
 _RATE = """
 local n = redis.call('INCR', KEYS[1])
