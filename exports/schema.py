@@ -305,7 +305,7 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
     ),
     ExportTable(
         "gold.post_caption_words",
-        _cols(f"platform:{S} post_id:{S} word:{S}"),
+        _cols(f"platform:{S} post_id:{S} word:{S} caption_hash:{S}"),
         description="Each caption split into words once (accents folded).",
     ),
     ExportTable(

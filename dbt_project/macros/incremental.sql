@@ -25,3 +25,23 @@
         )
     {%- endif %}
 {%- endmacro %}
+
+{#- post_caption_words' pre-hook (incremental builds only): remove the words of every caption
+    that is no longer a post's current one in int_posts (edited, set to nothing, post gone). A
+    table built before its rows carried the caption's hash is emptied: its words are split again
+    (on_schema_change adds the column). -#}
+{% macro remove_outdated_caption_words() -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- if 'caption_hash' not in columns %}
+    delete from {{ this }}
+    {%- else %}
+    delete from {{ this }} as outdated
+    where not exists (
+        select 1
+        from {{ ref('int_posts') }} as posts
+        where posts.platform = outdated.platform
+            and posts.post_id = outdated.post_id
+            and {{ dbt.hash('posts.caption') }} = outdated.caption_hash
+    )
+    {%- endif %}
+{%- endmacro %}

@@ -1,20 +1,52 @@
 -- One row per word of each post's caption, in the normal form of macros/text_matching.sql
 -- (lower case, accents folded, hashtags keeping their #). Interests and sponsored markers join
 -- these words by equality. Formulas in post_caption_words.yml.
+--
+-- Incremental on the caption itself, not on a time watermark: every row carries the hash of the
+-- caption it was split from, so a build splits only the captions of posts that have no words of
+-- their current caption yet (new posts, edited captions). Before that, the pre-hook removes the
+-- words of captions that are no longer current (edited, removed, post gone). No lookback is
+-- needed: whenever and however late a capture arrives, int_posts' current caption decides, so
+-- an incremental build gives exactly the full refresh's rows.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    indexes=[{'columns': ['platform', 'post_id']}],
+    pre_hook="{% if is_incremental() %}{{ remove_outdated_caption_words() }}{% endif %}"
+) }}
 
 with
 
-posts as (
+captions as (
 
-    select platform, post_id, caption
+    select platform, post_id, caption, {{ dbt.hash('caption') }} as caption_hash
     from {{ ref('int_posts') }}
     where caption is not null
 
 ),
 
+posts as (
+
+    select captions.platform, captions.post_id, captions.caption, captions.caption_hash
+    from captions
+    {% if is_incremental() %}
+    -- what the pre-hook left holds current captions only: split those without words
+    where not exists (
+        select 1
+        from {{ this }} as done
+        where done.platform = captions.platform
+            and done.post_id = captions.post_id
+    )
+    {% endif %}
+
+),
+
 pieces as (
 
-    select posts.platform, posts.post_id, {{ split_piece('posts.caption', 'piece') }} as piece
+    select posts.platform, posts.post_id, posts.caption_hash,
+        {{ split_piece('posts.caption', 'piece') }} as piece
     from posts
     {{ split_on_spaces('posts.caption', 'piece') }}
 
@@ -44,7 +76,8 @@ piece_words as (
 select
     pieces.platform,
     pieces.post_id,
-    piece_words.word
+    piece_words.word,
+    pieces.caption_hash
 from pieces
 inner join piece_words
     on piece_words.piece = pieces.piece

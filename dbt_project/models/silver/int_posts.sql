@@ -23,11 +23,17 @@ checks as (
 
 ),
 
+-- one pass: the latest capture with the post's sightings beside it (window aggregates over the
+-- same partition), never a join of the latest rows back to an aggregate of the same snapshots,
+-- whose size the planner misjudges (int_post_listing_gaps says what that cost)
 ranked as (
 
     select
         *,
-        row_number() over (partition by platform, post_id order by captured_at desc, record_id desc) as recency_rank
+        row_number() over (partition by platform, post_id order by captured_at desc, record_id desc) as recency_rank,
+        min(captured_at) over (partition by platform, post_id) as first_seen_at,
+        max(captured_at) over (partition by platform, post_id) as last_seen_at,
+        count(*) over (partition by platform, post_id) as captures
     from snapshots
 
 ),
@@ -36,19 +42,6 @@ latest as (
 
     select * from ranked
     where recency_rank = 1
-
-),
-
-sightings as (
-
-    select
-        platform,
-        post_id,
-        min(captured_at) as first_seen_at,
-        max(captured_at) as last_seen_at,
-        count(*) as captures
-    from snapshots
-    group by platform, post_id
 
 ),
 
@@ -104,16 +97,13 @@ select
     latest.reach,
     latest.saved,
     latest.total_interactions,
-    sightings.first_seen_at,
-    sightings.last_seen_at,
-    sightings.captures,
+    latest.first_seen_at,
+    latest.last_seen_at,
+    latest.captures,
     (confirmed_deletions.deleted_at is not null) as is_deleted,
     confirmed_deletions.deleted_at,
     latest.captured_at
 from latest
-inner join sightings
-    on sightings.platform = latest.platform
-    and sightings.post_id = latest.post_id
 left join confirmed_deletions
     on confirmed_deletions.platform = latest.platform
     and confirmed_deletions.post_id = latest.post_id
