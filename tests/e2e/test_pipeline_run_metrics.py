@@ -118,9 +118,11 @@ def test_runs_record_rows_per_layer_gates_and_steps_and_the_exporter_serves_them
     assert set(steps) == set(good.step_seconds)
     assert all(abs(steps[k] - good.step_seconds[k]) < 1e-6 for k in steps)
     assert {"dbt_silver", "dbt_gold"} <= set(steps)
-    # the gates: one verdict per gated table, all passed (8 bronze views, both platforms)
+    # the gates: one verdict per gated table, all passed (10 bronze views, both platforms:
+    # Instagram user, media, media insights, user insights, media object, stories, story
+    # insights; TikTok user info, video list, video query)
     gate_counts = {name: (n, passed) for name, n, passed in gates}
-    assert gate_counts["bronze_gate"] == (8, 8)
+    assert gate_counts["bronze_gate"] == (10, 10)
     assert gate_counts["silver_gate"][0] == gate_counts["silver_gate"][1] > 0
     assert gate_counts["gold_gate"][0] == gate_counts["gold_gate"][1] > 0
     assert dbt_tests[0] == dbt_tests[1] > 0
