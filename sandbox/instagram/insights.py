@@ -71,14 +71,25 @@ def media_insights(media: InstagramMedia, query: Mapping[str, str]) -> Reply:
         "likes": media.like_count,
         "comments": media.comments_count,
     }
+    return lifetime_insights(media.media_id, names, values, MEDIA_METRICS)
+
+
+def lifetime_insights(
+    object_id: str,
+    names: list[str],
+    values: Mapping[str, int | None],
+    metrics: Mapping[str, tuple[str, str]],
+) -> Reply:
+    """An object's insights answer: each asked metric once, in the order asked, with its
+    lifetime value and the title and description the platform gives it."""
     data = [
         {
             "name": name,
             "period": "lifetime",
             "values": [{"value": values[name]}],
-            "title": MEDIA_METRICS[name][0],
-            "description": MEDIA_METRICS[name][1],
-            "id": f"{media.media_id}/insights/{name}/lifetime",
+            "title": metrics[name][0],
+            "description": metrics[name][1],
+            "id": f"{object_id}/insights/{name}/lifetime",
         }
         for name in dict.fromkeys(names)
     ]

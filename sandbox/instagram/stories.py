@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from sandbox.instagram.errors import graph_error, nonexisting_field, param_error
 from sandbox.instagram.fields import FieldSpec, parse_fields
+from sandbox.instagram.insights import lifetime_insights
 from sandbox.instagram.media import CDN, DEFAULT_PAGE, MAX_PAGE, TIMESTAMP_FORMAT
 from sandbox.replies import Reply, add_query, json_reply, without_query
 from sandbox.world import Account
@@ -156,15 +157,4 @@ def story_insights(story: InstagramStory, query: Mapping[str, str]) -> Reply:
         "views": story.views,
         "follows": story.follows,
     }
-    data = [
-        {
-            "name": name,
-            "period": "lifetime",
-            "values": [{"value": values[name]}],
-            "title": STORY_METRICS[name][0],
-            "description": STORY_METRICS[name][1],
-            "id": f"{story.story_id}/insights/{name}/lifetime",
-        }
-        for name in dict.fromkeys(names)
-    ]
-    return json_reply(200, {"data": data}, ascii_only=True)
+    return lifetime_insights(story.story_id, names, values, STORY_METRICS)
