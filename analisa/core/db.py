@@ -132,9 +132,11 @@ def migrate(url: str) -> list[str]:
     return applied_now
 
 
-def _catalog_fingerprint() -> str:
+def _catalog_fingerprint(columns: str = "") -> str:
+    """The catalog's endpoints and bronze's columns: the views select every column, so a column
+    a migration adds makes them again."""
     entries = [[e.platform, e.name] for e in catalog.ENDPOINTS]
-    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([entries, columns]).encode()).hexdigest()
 
 
 def apply_catalog(conn: psycopg.Connection) -> bool:
@@ -147,7 +149,12 @@ def apply_catalog(conn: psycopg.Connection) -> bool:
         "create table if not exists ops.catalog_applied ("
         " fingerprint text primary key, applied_at timestamptz not null default now())"
     )
-    fingerprint = _catalog_fingerprint()
+    columns = conn.execute(
+        "select string_agg(column_name, ',' order by ordinal_position) "
+        "from information_schema.columns "
+        "where table_schema = 'bronze' and table_name = 'raw_records'"
+    ).fetchone()[0]
+    fingerprint = _catalog_fingerprint(columns or "")
     if conn.execute(
         "select 1 from ops.catalog_applied where fingerprint = %s", (fingerprint,)
     ).fetchone():
