@@ -184,6 +184,12 @@ class Settings(BaseSettings):
     export_keep_versions: int = Field(1, ge=0, le=20, alias="ANALISA_EXPORT_KEEP_VERSIONS")
     # dbt run folders (dbt_project/target/<run>) kept after each dbt invocation.
     dbt_target_keep: int = Field(5, ge=1, alias="ANALISA_DBT_TARGET_KEEP")
+    # Memory each sort or hash of a dbt model may use before spilling to disk (PostgreSQL's
+    # work_mem for dbt's own sessions). The server's default (4MB) makes every large model sort on
+    # disk; dbt runs two models at a time, each with a few such steps.
+    dbt_work_mem: str = Field(
+        "256MB", pattern=r"^[1-9][0-9]{0,6}(kB|MB|GB)$", alias="ANALISA_DBT_WORK_MEM"
+    )
     # The AI enrichment (enrichment/): auto = on when its model library is installed; off keeps
     # gold and the API as they are without it (their enrichment columns stay empty).
     enrichment: Literal["auto", "on", "off"] = Field("auto", alias="ANALISA_ENRICHMENT")

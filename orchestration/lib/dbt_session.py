@@ -1,4 +1,5 @@
-"""The database session settings a dbt run needs but must never see in its SQL: the pseudonym key.
+"""The database session settings a dbt run needs but must never see in its SQL: the pseudonym key
+(and the memory its sorts may use, ANALISA_DBT_WORK_MEM).
 
 Silver calls `ops.pseudonym()` (migration 011), which reads `analisa.pseudonym_key` from the
 session. libpq takes session settings from the PGOPTIONS environment variable when it connects,
@@ -23,12 +24,17 @@ from analisa.core.settings import Settings, SettingsError
 PSEUDONYM_KEY_SETTING = "analisa.pseudonym_key"
 
 
+# server settings a dbt session may be given besides the project's own (custom) ones
+SERVER_SETTINGS = frozenset({"work_mem"})
+
+
 def libpq_options(settings: Mapping[str, str]) -> str:
     """`-c name=value` for each setting, in PGOPTIONS syntax: whitespace and backslashes in a
     value are escaped with a backslash (libpq splits the options on unescaped whitespace)."""
     parts = []
     for name, value in settings.items():
-        if not re.fullmatch(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*", name):
+        custom = re.fullmatch(r"[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*", name)
+        if not custom and name not in SERVER_SETTINGS:
             raise ValueError(f"not a custom setting name: {name!r}")
         escaped = re.sub(r"([\\\s])", r"\\\1", value)
         parts.append(f"-c {name}={escaped}")
@@ -37,7 +43,12 @@ def libpq_options(settings: Mapping[str, str]) -> str:
 
 def session_environment(settings: Settings, base: Mapping[str, str]) -> dict[str, str]:
     """The PGOPTIONS a dbt process needs (keeping options `base` already has)."""
-    options = libpq_options({PSEUDONYM_KEY_SETTING: settings.pseudonym_key.get_secret_value()})
+    options = libpq_options(
+        {
+            PSEUDONYM_KEY_SETTING: settings.pseudonym_key.get_secret_value(),
+            "work_mem": settings.dbt_work_mem,
+        }
+    )
     existing = base.get("PGOPTIONS", "").strip()
     return {"PGOPTIONS": f"{existing} {options}".strip()}
 

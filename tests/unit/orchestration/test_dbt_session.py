@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from analisa.core.settings import Settings
+from analisa.core.settings import Settings, SettingsError
 from orchestration.defs.dbt.resources import analisa_dbt_project
 from orchestration.lib.dbt_session import libpq_options, session_environment, write_launcher
 
@@ -28,8 +28,20 @@ def test_only_custom_setting_names_are_accepted(name):
 def test_existing_options_are_kept():
     settings = Settings(ANALISA_PSEUDONYM_KEY="k 1")
     env = session_environment(settings, {"PGOPTIONS": "-c statement_timeout=5000"})
-    assert env == {"PGOPTIONS": "-c statement_timeout=5000 -c analisa.pseudonym_key=k\\ 1"}
-    assert session_environment(settings, {}) == {"PGOPTIONS": "-c analisa.pseudonym_key=k\\ 1"}
+    assert env == {
+        "PGOPTIONS": "-c statement_timeout=5000 -c analisa.pseudonym_key=k\\ 1 -c work_mem=256MB"
+    }
+    assert session_environment(settings, {}) == {
+        "PGOPTIONS": "-c analisa.pseudonym_key=k\\ 1 -c work_mem=256MB"
+    }
+
+
+def test_the_sort_memory_of_dbt_sessions_is_a_checked_setting():
+    settings = Settings(ANALISA_PSEUDONYM_KEY="k", ANALISA_DBT_WORK_MEM="1GB")
+    assert session_environment(settings, {})["PGOPTIONS"].endswith(" -c work_mem=1GB")
+    # a value is one size: nothing else can ride along into the session's options
+    with pytest.raises(SettingsError, match="ANALISA_DBT_WORK_MEM"):
+        Settings(ANALISA_DBT_WORK_MEM="64MB -c search_path=x")
 
 
 def test_the_launcher_holds_no_secret_and_is_private(tmp_path, monkeypatch):
