@@ -62,7 +62,10 @@
     model's statement, whose snapshot can only see as much or more, so nothing the build missed
     is below the mark; a failed build rolls the mark back with the model. -#}
 {% macro record_bronze_watermark() -%}
-    {%- if 'bronze' in (model.sources | map('first') | list) %}
+    {#- reads bronze: names a bronze source, or calls bronze_increment itself (quarantine_records
+        names its sources only while it runs, from the graph) -#}
+    {%- if 'bronze' in (model.sources | map('first') | list)
+        or 'macro.analisa.bronze_increment' in model.depends_on.macros %}
     insert into ops.bronze_watermarks (relation_name, next_xid, recorded_at)
     values (
         '{{ this.schema }}.{{ this.identifier }}',

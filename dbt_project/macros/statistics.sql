@@ -33,6 +33,26 @@
 
 {% macro default__analyze_relation(relation) %}{% endmacro %}
 
+{#- An incremental build that changed a tenth of the table or less leaves its statistics true
+    enough (autovacuum's own threshold), and analysing a large table for a handful of new rows
+    costs more than the build: then it is skipped. The counts are this transaction's own
+    (pg_stat_xact_user_tables), the model's build being one transaction. -#}
 {% macro postgres__analyze_relation(relation) %}
+    {%- if model.config.materialized == 'incremental' and is_incremental() %}
+    do $analyze$
+    begin
+        if (
+            select coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)
+            from pg_stat_xact_user_tables
+            where relid = '{{ relation }}'::regclass
+        ) > 0.1 * greatest(
+            (select reltuples from pg_class where oid = '{{ relation }}'::regclass), 0
+        ) then
+            analyze {{ relation }};
+        end if;
+    end
+    $analyze$
+    {%- else %}
     analyze {{ relation }}
+    {%- endif %}
 {% endmacro %}
