@@ -96,3 +96,111 @@
     )
     {%- endif %}
 {%- endmacro %}
+
+{#-
+    Account-incremental models (int_post_snapshots, int_post_listing_gaps, int_posts): models
+    built from many captures of a post, or from every post of an account (deletions are judged
+    on an account's complete listing rounds), cannot take "new rows" of their inputs: one new
+    capture can change a post's row, one new listing round every post of the account. They
+    rebuild the posts of the accounts that have new bronze records, and keep every other row.
+
+    Which accounts: those with bronze records loaded from this model's mark (the point up to
+    which it has seen bronze through the staging models) up to the staging models' marks now
+    (the point up to which staging holds every record: below the oldest mark of the models that
+    read bronze, macros above). Records past that are in staging or not; either way the next
+    build takes their accounts. Both bounds are numbers read once when the model is compiled, so
+    the delete of the pre-hook and the model's select agree on the set.
+
+    Before the first build with a mark (a table built before) or with `--full-refresh`, the model
+    is built from everything, as a table is.
+-#}
+
+{#- (this model's mark, the staging models' oldest mark), or none when this model has no mark. -#}
+{% macro followed_bronze_span() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select (select next_xid from ops.bronze_watermarks where relation_name = '"
+        ~ this.schema ~ "." ~ this.identifier ~ "' and not reads_bronze),"
+        ~ " (select min(next_xid) from ops.bronze_watermarks where reads_bronze)"
+    ) -%}
+    {%- set mark, upto = found.columns[0].values()[0], found.columns[1].values()[0] -%}
+    {%- if mark is none or upto is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return([mark | int, upto | int]) }}
+{%- endmacro %}
+
+{#- A subquery of (platform, account_id): the accounts this build rebuilds. -#}
+{% macro changed_accounts() -%}
+    {%- set span = followed_bronze_span() -%}
+    (
+        {#- the records table itself, not a dbt source: the model's lineage is its staging
+            models, this only says which accounts moved #}
+        select distinct platform, account_id
+        from bronze.raw_records
+        {%- if span is not none %}
+        where ingested_xid >= {{ span[0] }} and ingested_xid < {{ span[1] }}
+        {%- endif %}
+    )
+{%- endmacro %}
+
+{#- Whether this build rebuilds some accounts only (else: everything). -#}
+{% macro account_increment() -%}
+    {{ return(is_incremental() and followed_bronze_span() is not none) }}
+{%- endmacro %}
+
+{#- The temporary table of the posts this build rebuilds: made by the pre-hook, read by the
+    model's select in the same transaction (so the set is computed once). -#}
+{% macro changed_posts_relation() -%}
+    {{ this.identifier }}__changed_posts
+{%- endmacro %}
+
+{#- The posts of the changed accounts in `inputs`: [platform, model] pairs, the platform none when
+    the model has a platform column. Each model must be one the calling model refs. -#}
+{% macro changed_posts_from(inputs) -%}
+    {%- for platform, name in inputs %}
+    select
+        {{ "'" ~ platform ~ "'" if platform else 'platform' }} as platform,
+        post_id
+    from {{ ref(name) }}
+    where ({{ "'" ~ platform ~ "'" if platform else 'platform' }}, account_id)
+        in {{ changed_accounts() }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Pre-hook of an account-incremental model: list the posts the build rebuilds (the posts of the
+    changed accounts in `inputs`, see changed_posts_from), remove their rows, then take the staging models' oldest mark
+    as this model's. A full refresh or a first build only takes the mark; a build of a table
+    that has no mark yet (built before marks existed) rebuilds everything. -#}
+{% macro follow_bronze(inputs) -%}
+    {%- if account_increment() %}
+    create temporary table {{ changed_posts_relation() }} on commit drop as
+    select distinct platform, post_id from ({{ changed_posts_from(inputs) }}) as changed;
+    analyze {{ changed_posts_relation() }};
+    delete from {{ this }}
+    where (platform, post_id) in (select platform, post_id from {{ changed_posts_relation() }});
+    {%- elif is_incremental() %}
+    delete from {{ this }};
+    {%- endif %}
+    insert into ops.bronze_watermarks (relation_name, next_xid, reads_bronze, recorded_at)
+    select '{{ this.schema }}.{{ this.identifier }}', min(next_xid), false, now()
+    from ops.bronze_watermarks
+    where reads_bronze
+    having count(*) > 0
+    on conflict (relation_name) do update
+        set next_xid = excluded.next_xid, reads_bronze = false, recorded_at = excluded.recorded_at
+{%- endmacro %}
+
+{#- In an account-incremental model: `and`/`where` clause keeping the rebuilt posts only. -#}
+{% macro only_changed_posts(platform_expression, post_id_column, keyword='where') -%}
+    {%- if account_increment() %}
+    {{ keyword }} ({{ platform_expression }}, {{ post_id_column }}) in (
+        select platform, post_id from {{ changed_posts_relation() }}
+    )
+    {%- endif %}
+{%- endmacro %}

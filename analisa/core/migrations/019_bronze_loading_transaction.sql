@@ -16,11 +16,15 @@ alter table bronze.raw_records add column if not exists ingested_xid bigint;
 alter table bronze.raw_records
     alter column ingested_xid set default (pg_current_xact_id()::text::bigint);
 
-create index if not exists raw_records_increment_idx
-    on bronze.raw_records (platform, endpoint, ingested_xid);
+-- one column: a staging model's read (one endpoint's new records) and an account-incremental
+-- model's (every endpoint's) both start from the transaction id
+create index if not exists raw_records_increment_idx on bronze.raw_records (ingested_xid);
 
 create table if not exists ops.bronze_watermarks (
     relation_name text        primary key,  -- schema.table of the dbt model
     next_xid      bigint      not null,     -- read bronze from this transaction id on
+    -- true: the model reads bronze itself; false: it follows those models (rebuilding the
+    -- accounts with records from its mark up to theirs, macros/incremental.sql)
+    reads_bronze  boolean     not null default true,
     recorded_at   timestamptz not null default now()
 );

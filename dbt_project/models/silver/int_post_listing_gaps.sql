@@ -3,6 +3,17 @@
 -- first half of the deletion rule, written once: int_posts needs it with a "not found" probe
 -- fetched after the earliest such round to flag a deletion, and int_posts_to_probe lists the
 -- posts not probed since the latest such round, for the collector's next round.
+--
+-- Account-incremental (macros/incremental.sql): a build rebuilds the posts of the accounts with
+-- new bronze records (a new complete round of an account can concern every post of it).
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    indexes=[{'columns': ['platform', 'post_id']}],
+    pre_hook="{{ follow_bronze([[none, 'int_post_snapshots']]) }}",
+) }}
 
 with
 
@@ -28,6 +39,7 @@ ranked as (
             partition by platform, post_id order by captured_at desc, record_id desc
         ) as recency_rank
     from {{ ref('int_post_snapshots') }}
+    {{ only_changed_posts('platform', 'post_id') }}
 
 ),
 

@@ -7,18 +7,38 @@
 --   2. the same round's, the nearest after it (the collector lists first, then asks insights);
 --   3. another round's, the latest at or before the listing capture (point in time).
 -- Another round's later insights are never used: they describe a later state of the post.
+--
+-- Account-incremental (macros/incremental.sql): a build rebuilds every capture of the posts that
+-- the accounts with new bronze records list or have insights for, and keeps the other rows.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    indexes=[
+        {'columns': ['platform', 'post_id']},
+        {'columns': ['platform', 'account_id']},
+    ],
+    pre_hook="{{ follow_bronze([
+        ['instagram', 'stg_instagram__media'],
+        ['instagram', 'stg_instagram__media_insights'],
+        ['tiktok', 'stg_tiktok__videos'],
+    ]) }}",
+) }}
 
 with
 
 instagram_listings as (
 
     select * from {{ ref('stg_instagram__media') }}
+    {{ only_changed_posts("'instagram'", 'post_id') }}
 
 ),
 
 instagram_insights as (
 
     select * from {{ ref('stg_instagram__media_insights') }}
+    {{ only_changed_posts("'instagram'", 'post_id') }}
 
 ),
 
@@ -110,6 +130,7 @@ tiktok as (
         record_id,
         captured_at
     from {{ ref('stg_tiktok__videos') }}
+    {{ only_changed_posts("'tiktok'", 'post_id') }}
 
 ),
 

@@ -8,18 +8,31 @@
 --       not contradicted by a later answer saying it exists.
 -- deleted_at = the earliest such not-found answer. A post listed again later is not deleted (its
 -- last sighting moves past the round).
+--
+-- Account-incremental (macros/incremental.sql): a build rebuilds the posts of the accounts with
+-- new bronze records (captures, listing rounds or existence answers), and keeps the other rows.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    indexes=[{'columns': ['platform', 'post_id']}],
+    pre_hook="{{ follow_bronze([[none, 'int_post_snapshots'], [none, 'int_post_existence_checks']]) }}",
+) }}
 
 with
 
 snapshots as (
 
     select * from {{ ref('int_post_snapshots') }}
+    {{ only_changed_posts('platform', 'post_id') }}
 
 ),
 
 checks as (
 
     select * from {{ ref('int_post_existence_checks') }}
+    {{ only_changed_posts('platform', 'post_id') }}
 
 ),
 
@@ -53,6 +66,7 @@ missing_from_complete_listing as (
         post_id,
         first_listing_ended_at as listing_ended_at
     from {{ ref('int_post_listing_gaps') }}
+    {{ only_changed_posts('platform', 'post_id') }}
 
 ),
 

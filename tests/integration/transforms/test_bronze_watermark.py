@@ -96,3 +96,77 @@ def test_incremental_staging_reads_what_its_last_build_could_not_see(db_url, tmp
     assert third["A"][1] == first["A"][1]
     # only the models that were built, and only models reading bronze
     assert marks == ["silver.quarantine_records", f"silver.{MODEL}"]
+
+
+POSTS = ("int_post_snapshots", "int_post_listing_gaps", "int_posts")
+
+
+def posts_state(conn) -> dict[str, list[tuple]]:
+    """The account-incremental models' rows, with the transaction that wrote each row last."""
+    return {
+        model: conn.execute(
+            f"select to_jsonb(t) - 'record_id', xmin::text from silver.{model} as t "
+            "order by platform, post_id, 1::text"
+        ).fetchall()
+        for model in POSTS
+    }
+
+
+@pytest.mark.timeout(300)
+def test_account_incremental_models_rebuild_the_changed_accounts_only(db_url, tmp_path):
+    from tests.integration.transforms.test_dbt_models import (
+        at,
+        ig_insights,
+        ig_item,
+        ig_not_found,
+        ig_page,
+    )
+
+    def listing(account, day, items):
+        return ig_page(account, f"{account}-r{day}", at(day, "08:00:00"), items, last=True)
+
+    posted = "2026-08-30T10:00:00+0000"
+    with psycopg.connect(db_url) as conn:
+        write_records(
+            conn,
+            [
+                listing("A", 1, [ig_item("A1", posted, 3, likes=10), ig_item("A2", posted, 1, 5)]),
+                ig_insights("A", "A1", "A-r1", at(1, "08:00:05"), reach=100),
+                listing("B", 1, [ig_item("B1", posted, 2, likes=7)]),
+            ],
+        )
+    select = ["run", "--select", "+int_posts"]
+    result = run_dbt(select, db_url, tmp_path)
+    assert result.returncode == 0, dbt_output(result)
+    with psycopg.connect(db_url) as conn:
+        before = posts_state(conn)
+        # day 2: A's complete round no longer lists A2, and a probe says it is gone; B is quiet
+        write_records(
+            conn,
+            [
+                listing("A", 2, [ig_item("A1", posted, 4, likes=12)]),
+                ig_insights("A", "A1", "A-r2", at(2, "08:00:05"), reach=150),
+                ig_not_found("A", "A2", at(2, "09:00:00"), "A-r2"),
+            ],
+        )
+    result = run_dbt(select, db_url, tmp_path)
+    assert result.returncode == 0, dbt_output(result)
+    with psycopg.connect(db_url) as conn:
+        incremental = posts_state(conn)
+        posts = conn.execute(
+            "select post_id, likes, reach, is_deleted, captures from silver.int_posts order by 1"
+        ).fetchall()
+    assert posts == [("A1", 12, 150, False, 2), ("A2", 5, None, True, 1), ("B1", 7, None, False, 1)]
+    # B's rows were kept as they were (same writing transaction), A's rebuilt
+    for model in ("int_post_snapshots", "int_posts"):
+        kept = [row for row in before[model] if row[0]["account_id"] == "B"]
+        assert kept and kept == [r for r in incremental[model] if r[0]["account_id"] == "B"]
+        rebuilt = [row for row in incremental[model] if row[0]["account_id"] == "A"]
+        assert rebuilt and not set(xmin for _, xmin in rebuilt) & set(x for _, x in before[model])
+
+    result = run_dbt([*select, "--full-refresh"], db_url, tmp_path)
+    assert result.returncode == 0, dbt_output(result)
+    with psycopg.connect(db_url) as conn:
+        full = posts_state(conn)
+    for model in POSTS:
+        assert [row for row, _ in incremental[model]] == [row for row, _ in full[model]], model
