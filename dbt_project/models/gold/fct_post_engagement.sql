@@ -11,21 +11,33 @@ posts as (
 
 ),
 
--- how the latest capture was read: a creator's own listing, or Business Discovery (public)
-latest_captures as (
+-- how the latest capture was read: Business Discovery (a public creator) or else a creator's
+-- own listing; only the Business Discovery captures are needed to tell them apart
+discovery_captures as (
 
     select
         platform,
         post_id,
-        captured_at,
-        listing_source
+        captured_at
     from {{ ref('int_post_snapshots') }}
+    where listing_source = 'business_discovery'
 
 ),
 
+-- each account snapshot with followers, in force from its capture until the next one: a post
+-- joins the one snapshot whose interval holds its latest capture, with no ranking of every
+-- snapshot before it
 account_snapshots as (
 
-    select * from {{ ref('int_account_snapshots') }}
+    select
+        platform,
+        account_id,
+        followers,
+        captured_at,
+        lead(captured_at) over (
+            partition by platform, account_id order by captured_at
+        ) as superseded_at
+    from {{ ref('int_account_snapshots') }}
     where followers is not null
 
 ),
@@ -37,16 +49,16 @@ followers_in_force as (
         posts.platform,
         posts.post_id,
         account_snapshots.followers,
-        account_snapshots.captured_at as account_captured_at,
-        row_number() over (
-            partition by posts.platform, posts.post_id
-            order by account_snapshots.captured_at desc
-        ) as snapshot_rank
+        account_snapshots.captured_at as account_captured_at
     from posts
     inner join account_snapshots
         on account_snapshots.platform = posts.platform
         and account_snapshots.account_id = posts.account_id
         and account_snapshots.captured_at <= posts.captured_at
+        and (
+            account_snapshots.superseded_at > posts.captured_at
+            or account_snapshots.superseded_at is null
+        )
 
 ),
 
@@ -57,7 +69,7 @@ measured as (
         followers_in_force.followers as followers_at_capture,
         followers_in_force.account_captured_at,
         case
-            when latest_captures.listing_source = 'business_discovery' then 'public'
+            when discovery_captures.post_id is not null then 'public'
             else 'connected'
         end as access,
         -- what is known: hidden likes and missing insights count as nothing, and are flagged
@@ -75,11 +87,10 @@ measured as (
     left join followers_in_force
         on followers_in_force.platform = posts.platform
         and followers_in_force.post_id = posts.post_id
-        and followers_in_force.snapshot_rank = 1
-    left join latest_captures
-        on latest_captures.platform = posts.platform
-        and latest_captures.post_id = posts.post_id
-        and latest_captures.captured_at = posts.captured_at
+    left join discovery_captures
+        on discovery_captures.platform = posts.platform
+        and discovery_captures.post_id = posts.post_id
+        and discovery_captures.captured_at = posts.captured_at
     left join {{ ref('post_sponsored_markers') }} as sponsorship
         on sponsorship.platform = posts.platform
         and sponsorship.post_id = posts.post_id
