@@ -50,11 +50,12 @@ _FIT_COMPONENTS = (
 )
 
 # Every post with an interest carries at least one: an account's per-interest counts sum to at
-# least its posts with any interest (judged on each row against its account's sum).
-_INTEREST_SUM_SHORT = """posts_with_any_interest > (
-    select sum(same.posts_with_interest) from gold.influencer_interests same
-    where same.platform = influencer_interests.platform
-      and same.account_id = influencer_interests.account_id)"""
+# least its posts with any interest (judged on each row against its account's sum, a window over
+# the table's rows in the same pass rather than a lookup of the account's rows per row).
+_INTEREST_SUM = (
+    "sum(posts_with_interest) over (partition by platform, account_id) as account_interest_posts"
+)
+_INTEREST_SUM_SHORT = "posts_with_any_interest > account_interest_posts"
 
 # fit_score recomputed from the components shown: 100 x their mean.
 _FIT_RECOMPUTED = "100.0 * ({sum}) / fit_components_used".format(
@@ -124,6 +125,7 @@ GATES: dict[str, TableGate] = {
         TableGate(
             LAYER,
             "influencer_interests",
+            columns=_INTEREST_SUM,
             bounds=(
                 between("share", SHARE_MIN, SHARE_MAX, _INTEREST),
                 layer.Bound(

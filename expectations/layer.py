@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from analisa.core import catalog
-from expectations import history
+from expectations import bronze, history
 from expectations.judge import Unjudged, judge
 from expectations.results import Check, GateResult, Limit, Observation, systemic_share
 from expectations.thresholds import (
@@ -62,6 +62,8 @@ class TableGate:
     bounds: tuple[Bound, ...] = ()
     units: str | None = None
     """SQL of the units the bounds judge when they are not the table's rows (e.g. groups)."""
+    columns: str | None = None
+    """SQL of columns computed on each row for the bounds (e.g. a window total of its group)."""
     unit_name: str = "rows"
     fed_by: tuple[catalog.EndpointKind, ...] = ()
     """Kinds of the bronze endpoints the table's captures come from (freshness reference)."""
@@ -103,32 +105,60 @@ def _volume(rows: int, previous: int | None) -> Check:
 # --- bounds ---------------------------------------------------------------------------------
 
 
-def _bounds(conn: psycopg.Connection, gate: TableGate) -> tuple[int, list[Check]]:
-    source = f"({gate.units}) as units" if gate.units else gate.qualified
-    counts = ", ".join(f"count(*) filter (where {b.odd_when})" for b in gate.bounds)
-    total, *odd = conn.execute(f"select count(*), {counts} from {source}").fetchone()
+def _source(gate: TableGate) -> str:
+    if gate.units:
+        return f"({gate.units}) as units"
+    if gate.columns:
+        return f"(select *, {gate.columns} from {gate.qualified}) as rows"
+    return gate.qualified
+
+
+def _table_pass(
+    conn: psycopg.Connection, gate: TableGate
+) -> tuple[int, list[int], list[tuple[str, datetime | None]] | None]:
+    """One pass over the table (or its units): the units, each bound's odd units and, for a
+    table judged on its rows and fed by bronze, the newest capture per platform."""
+    counts = "".join(f", count(*) filter (where {b.odd_when})" for b in gate.bounds)
+    if gate.fed_by and not gate.units:
+        rows = conn.execute(
+            f"select platform, max(captured_at), count(*){counts} "
+            f"from {_source(gate)} group by platform"
+        ).fetchall()
+        total = sum(row[2] for row in rows)
+        odd = [sum(row[3 + i] for row in rows) for i in range(len(gate.bounds))]
+        return total, odd, [(row[0], row[1]) for row in rows]
+    total, *odd = conn.execute(f"select count(*){counts} from {_source(gate)}").fetchone()
+    return total, odd, None
+
+
+def _bounds(conn: psycopg.Connection, gate: TableGate, total: int, odd: list[int]) -> list[Check]:
     checks = []
     for bound, n in zip(gate.bounds, odd, strict=True):
         examples = []
         if n:
-            cur = conn.execute(f"select {bound.shown} from {source} where {bound.odd_when} limit 3")
+            cur = conn.execute(
+                f"select {bound.shown} from {_source(gate)} where {bound.odd_when} limit 3"
+            )
             names = [d.name for d in cur.description]
             examples = [
                 " ".join(f"{k}={v}" for k, v in zip(names, row, strict=True))
                 for row in cur.fetchall()
             ]
         checks.append(systemic_share(bound.name, n, total, unit=gate.unit_name, examples=examples))
-    return total, checks
+    return checks
 
 
 # --- freshness ------------------------------------------------------------------------------
 
 # The newest answer silver can use, per platform and endpoint: a 2xx answer with a JSON body
-# that silver did not quarantine. Error answers (throttled rounds) feed no table.
+# that silver did not quarantine. Error answers (throttled rounds) feed no table. Read in the
+# window before each endpoint's newest answer (from the bronze gate's marks, expectations/
+# bronze.py): the newest usable answer lies there unless silver quarantined every answer of it,
+# and only then is the endpoint's whole history read.
 _NEWEST_USABLE_SQL = """
     select b.platform, b.endpoint, max(b.fetched_at)
     from bronze.raw_records b
-    where b.http_status between 200 and 299 and b.body is not null
+    where ({endpoints}) and b.http_status between 200 and 299 and b.body is not null
       {quarantined}
     group by b.platform, b.endpoint
 """
@@ -138,6 +168,26 @@ def _has_quarantine(conn: psycopg.Connection) -> bool:
     return conn.execute("select to_regclass('silver.quarantine_records')").fetchone()[0] is not None
 
 
+def _endpoint_records(
+    keys: Sequence[bronze.EndpointKey],
+    since: dict[bronze.EndpointKey, datetime],
+    params: dict,
+    after: str = ">=",
+) -> str:
+    """SQL condition true for the records of these endpoints, each from `since` on when given
+    (`after` compares; timestamps as parameters, so the planner prunes the monthly partitions
+    before them)."""
+    parts = []
+    for i, key in enumerate(keys):
+        platform, endpoint = (bronze.sql_literal(v) for v in key)
+        part = f"b.platform = {platform} and b.endpoint = {endpoint}"
+        if key in since:
+            params[f"since_{i}"] = since[key]
+            part += f" and b.fetched_at {after} %(since_{i})s"
+        parts.append(f"({part})")
+    return " or ".join(parts) or "false"
+
+
 def newest_usable(conn: psycopg.Connection) -> dict[tuple[str, catalog.EndpointKind], datetime]:
     """Newest usable bronze fetched_at per platform and endpoint kind."""
     quarantined = (
@@ -145,13 +195,20 @@ def newest_usable(conn: psycopg.Connection) -> dict[tuple[str, catalog.EndpointK
         if _has_quarantine(conn)
         else ""
     )
+    answered = {k: n.answer_at for k, n in bronze.newest(conn).items() if n.answer_at is not None}
+    found: dict[bronze.EndpointKey, datetime] = {}
+    window = {key: at - QUARANTINE_WINDOW for key, at in answered.items()}
+    for since in (window, {}):
+        keys = [key for key in answered if key not in found]
+        if not keys:
+            break
+        params: dict = {}
+        endpoints = _endpoint_records(keys, since, params)
+        sql = _NEWEST_USABLE_SQL.format(endpoints=endpoints, quarantined=quarantined)
+        found |= {(p, e): at for p, e, at in conn.execute(sql, params)}
     newest: dict[tuple[str, catalog.EndpointKind], datetime] = {}
-    for platform, name, at in conn.execute(_NEWEST_USABLE_SQL.format(quarantined=quarantined)):
-        try:
-            kind = catalog.endpoint(platform, name).kind
-        except KeyError:
-            continue  # not a catalog endpoint: feeds no table
-        key = (platform, kind)
+    for (platform, name), at in found.items():
+        key = (platform, catalog.endpoint(platform, name).kind)
         newest[key] = max(at, newest.get(key, at))
     return newest
 
@@ -170,16 +227,21 @@ def _late(observations: Sequence[Observation]) -> str:
     return "; ".join(o.note for o in observations) + f" (limit {_hours(FRESHNESS_MAX_LAG)})"
 
 
+def _newest_captures(
+    conn: psycopg.Connection, gate: TableGate
+) -> list[tuple[str, datetime | None]]:
+    return conn.execute(
+        f"select platform, max(captured_at) from {gate.qualified} group by platform"
+    ).fetchall()
+
+
 def _freshness(
-    conn: psycopg.Connection,
     gate: TableGate,
+    captured: Sequence[tuple[str, datetime | None]],
     reference: dict[tuple[str, catalog.EndpointKind], datetime],
 ) -> Check:
     # Judged per platform present in the table: a table with no rows of a platform (no videos
     # yet, no demographics below 100 followers) has nothing to be stale.
-    captured = conn.execute(
-        f"select platform, max(captured_at) from {gate.qualified} group by platform"
-    ).fetchall()
     lags, observations = {}, []
     for platform, newest in captured:
         refs = [reference[(platform, k)] for k in gate.fed_by if (platform, k) in reference]
@@ -205,17 +267,13 @@ def _freshness(
 
 # --- quarantine share -----------------------------------------------------------------------
 
+# Each endpoint's answers after its newest fetched_at less the window (from the bronze gate's
+# marks): the window alone is read, not all of bronze.
 _QUARANTINE_SQL = """
-    with newest as (
-        select platform, endpoint, max(fetched_at) as newest
-        from bronze.raw_records
-        group by platform, endpoint
-    )
     select b.platform, b.endpoint, count(*) as answers, count(q.record_id) as quarantined
     from bronze.raw_records b
-    join newest n on n.platform = b.platform and n.endpoint = b.endpoint
     left join silver.quarantine_records q on q.record_id = b.record_id
-    where b.fetched_at > n.newest - %(window)s
+    where {endpoints}
     group by b.platform, b.endpoint
     order by b.platform, b.endpoint
 """
@@ -223,8 +281,12 @@ _QUARANTINE_SQL = """
 
 def _quarantine(conn: psycopg.Connection) -> list[Check]:
     checks = []
+    newest = bronze.newest(conn)
+    params: dict = {}
+    since = {key: n.fetched_at - QUARANTINE_WINDOW for key, n in newest.items()}
+    endpoints = _endpoint_records(sorted(newest), since, params, after=">")
     for platform, endpoint, answers, quarantined in conn.execute(
-        _QUARANTINE_SQL, {"window": QUARANTINE_WINDOW}
+        _QUARANTINE_SQL.format(endpoints=endpoints), params
     ):
         checks.append(
             systemic_share(
@@ -251,17 +313,16 @@ def evaluate(conn: psycopg.Connection, gates: Sequence[TableGate]) -> dict[str, 
     previous = history.previous_counts(conn, layer, [g.table for g in gates if g.volume])
     unjudged: dict[str, Unjudged] = {}
     for gate in gates:
-        checks: list[Check] = []
-        rows = None
-        if gate.bounds:
-            units, checks = _bounds(conn, gate)
-            rows = None if gate.units else units
-        if rows is None:
-            rows = _count(conn, gate.qualified)
+        # one pass over the table gives its rows, every bound's count and its newest captures
+        units, odd, captured = _table_pass(conn, gate)
+        checks = _bounds(conn, gate, units, odd)
+        rows = _count(conn, gate.qualified) if gate.units else units
         if gate.volume:
             checks.insert(0, _volume(rows, previous.get(gate.table)))
         if gate.fed_by:
-            checks.append(_freshness(conn, gate, reference))
+            if captured is None:
+                captured = _newest_captures(conn, gate)
+            checks.append(_freshness(gate, captured, reference))
         if gate.quarantine_share:
             checks += _quarantine(conn)
         unjudged[gate.table] = Unjudged(gate.name, rows, checks)

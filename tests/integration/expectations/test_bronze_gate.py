@@ -152,3 +152,72 @@ def test_malformed_bodies_are_counted_with_a_few_examples_and_pass_the_gate(conn
     assert len(examples) == 10 and "invalid JSON" in examples[0]
     assert found[("instagram", "media")].count == 0 and found[("instagram", "media")].examples == []
     assert bronze.evaluate(conn, now=NOW)[("instagram", "media_insights")].success
+
+
+def test_an_accepted_run_judges_only_the_records_loaded_since(conn):
+    assert all(r.success for r in bronze.run(conn, now=NOW).values())
+    conn.commit()
+    marks = bronze.marks(conn)
+    assert marks[("instagram", "media")].records == 2
+    assert marks[("instagram", "media_object")].records == 0
+    # a judged record is not read again: one broken behind the gate's back is not seen ...
+    conn.execute("update bronze.raw_records set http_status = 0 where endpoint = 'user'")
+    write_records(conn, [rec("media", NOW - timedelta(hours=2), n=5)])
+    conn.commit()
+    results = bronze.run(conn, now=NOW)
+    conn.commit()
+    assert all(r.success for r in results.values()), [r.summary() for r in results.values()]
+    # ... and the judged records are counted from the mark, the new one read
+    assert results[("instagram", "user")].rows == 1
+    assert results[("instagram", "media")].rows == 3
+    # evaluate judges the same records and records no mark
+    before = bronze.marks(conn)
+    assert bronze.evaluate(conn, now=NOW)[("instagram", "media")].rows == 3
+    assert bronze.marks(conn) == before
+    # a retention purge deletes records below the marks: everything is judged again, once
+    conn.execute(
+        "insert into ops.retention_purges (purge_id, table_name, period_days, rows_deleted) "
+        "values ('p1', 'bronze.raw_records', 30, 0)"
+    )
+    conn.commit()
+    user = bronze.run(conn, now=NOW)[("instagram", "user")]
+    assert [f.name for f in user.failures] == ["http_status in 100-599"]
+
+
+def test_bad_new_records_fail_until_they_are_removed(conn):
+    assert all(r.success for r in bronze.run(conn, now=NOW).values())
+    conn.commit()
+    record_id = _insert(conn, http_status=0, record_hash="h-bad")
+    conn.commit()
+    # the failed endpoint keeps its mark: the bad record fails every run, not only the first
+    for _ in range(2):
+        results = bronze.run(conn, now=NOW)
+        conn.commit()
+        media = results[("instagram", "media")]
+        assert [f.name for f in media.failures] == ["http_status in 100-599"]
+        assert f"record {record_id} " in media.summary()
+        assert media.failures[0].observed == {"odd": 1, "total": 3}
+        assert all(r.success for k, r in results.items() if k != ("instagram", "media"))
+    conn.execute("delete from bronze.raw_records where record_id = %s", (record_id,))
+    conn.commit()
+    assert bronze.run(conn, now=NOW)[("instagram", "media")].success
+
+
+def test_a_new_record_repeating_a_judged_hash_fails_both(conn):
+    assert all(r.success for r in bronze.run(conn, now=NOW).values())
+    conn.commit()
+    (judged,) = conn.execute(
+        "select record_hash from bronze.raw_records where endpoint = 'user'"
+    ).fetchone()
+    _insert(conn, record_hash=judged, fetched_at=NOW - timedelta(hours=3))
+    conn.commit()
+    results = bronze.run(conn, now=NOW)
+    # the new record is a media page, the judged one a profile: each endpoint counts its own
+    media, user = results[("instagram", "media")], results[("instagram", "user")]
+    assert [(f.name, f.observed) for f in media.failures] == [
+        ("record_hash unique", {"odd": 1, "total": 3})
+    ]
+    assert [(f.name, f.observed) for f in user.failures] == [
+        ("record_hash unique", {"odd": 1, "total": 1})
+    ]
+    assert f"{judged[:12]}… x2" in user.summary()

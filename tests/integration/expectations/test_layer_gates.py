@@ -13,7 +13,7 @@ import pytest
 
 from connectors.bronze_writer import write_records
 from connectors.records import RawRecord
-from expectations import gold, silver
+from expectations import bronze, gold, layer, silver
 
 T0 = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 
@@ -311,3 +311,35 @@ def test_absurd_engagement_rates_fail_when_systemic(conn):
     assert failures(result) == [
         ("engagement_rate_followers in [0, 1000]", {"odd": 3, "total": 201, "share": 0.014925})
     ]
+
+
+# --- the bronze they read: the latest window, bounded by the bronze gate's marks ------------
+
+
+def test_the_latest_window_from_the_bronze_gate_marks_gives_the_same_numbers(conn):
+    answers(conn, 5, newest=T0 - timedelta(days=3))  # usable, three days before the rest
+    recent = answers(conn, 20)[:20]  # T0 back to T0 - 19 h
+    quarantine(conn, recent[:3])
+
+    def numbers():
+        result = silver.run(conn, ["quarantine_records"])["quarantine_records"]
+        return layer.newest_usable(conn), [(c.name, c.observed) for c in result.checks]
+
+    read_whole = numbers()
+    assert read_whole[0] == {("instagram", "listing"): T0 - timedelta(hours=3)}
+    assert read_whole[1] == [
+        ("quarantined instagram_media", {"odd": 3, "total": 20, "share": 0.15})
+    ]
+    # the bronze gate accepts what it saw: the same numbers from its marks and what came after
+    conn.commit()
+    assert all(r.success for r in bronze.run(conn, now=T0).values())
+    conn.commit()
+    assert bronze.marks(conn)[("instagram", "media")].newest_answer_at == T0
+    assert numbers() == read_whole
+    # a newer round, and every answer of the latest day quarantined: the newest usable answer
+    # is three days back, outside the window, found in the whole history
+    newer = answers(conn, 2, newest=T0 + timedelta(hours=2))[:2]
+    quarantine(conn, [*newer, *recent[3:]])
+    newest, checks = numbers()
+    assert newest == {("instagram", "listing"): T0 - timedelta(days=3)}
+    assert checks == [("quarantined instagram_media", {"odd": 22, "total": 22, "share": 1.0})]
