@@ -15,10 +15,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    indexes=[
-        {'columns': ['platform', 'post_id']},
-        {'columns': ['platform', 'account_id']},
-    ],
+    indexes=[{'columns': ['platform', 'post_id']}],
     pre_hook="{{ follow_bronze([
         ['instagram', 'stg_instagram__media'],
         ['instagram', 'stg_instagram__media_insights'],
@@ -42,7 +39,8 @@ instagram_insights as (
 
 ),
 
-insight_candidates as (
+-- 1 and 2: the same round's insights, few per listing capture (one per round as collected)
+same_round_insights as (
 
     select
         listings.post_id,
@@ -56,12 +54,7 @@ insight_candidates as (
         row_number() over (
             partition by listings.post_id, listings.captured_at
             order by
-                case
-                    when insights.round_id = listings.round_id
-                        and insights.captured_at <= listings.captured_at then 1
-                    when insights.round_id = listings.round_id then 2
-                    else 3
-                end,
+                case when insights.captured_at <= listings.captured_at then 1 else 2 end,
                 -- latest first at or before the listing, nearest first after it
                 case when insights.captured_at <= listings.captured_at then insights.captured_at end desc,
                 insights.captured_at,
@@ -70,10 +63,55 @@ insight_candidates as (
     from instagram_listings as listings
     inner join instagram_insights as insights
         on insights.post_id = listings.post_id
+        and insights.round_id = listings.round_id
+
+),
+
+-- 3: each insights capture is in force from its capture until the post's next one, so the
+-- latest at or before a listing capture is the one whose interval holds it (no pairing of every
+-- listing capture with every earlier insights capture of the post, which grows with the square
+-- of the post's history)
+insights_in_force as (
+
+    select
+        *,
+        lead(captured_at) over (partition by post_id order by captured_at) as superseded_at
+    from instagram_insights
+
+),
+
+chosen_insights as (
+
+    select post_id, captured_at, reach, saved, total_interactions, shares, views,
+        insights_captured_at
+    from same_round_insights
+    where candidate_rank = 1
+
+    union all
+
+    select
+        listings.post_id,
+        listings.captured_at,
+        insights.reach,
+        insights.saved,
+        insights.total_interactions,
+        insights.shares,
+        insights.views,
+        insights.captured_at as insights_captured_at
+    from instagram_listings as listings
+    inner join insights_in_force as insights
+        on insights.post_id = listings.post_id
+        and insights.captured_at <= listings.captured_at
         and (
-            insights.captured_at <= listings.captured_at
-            or insights.round_id = listings.round_id
+            insights.superseded_at > listings.captured_at
+            or insights.superseded_at is null
         )
+    where not exists (
+        select 1
+        from same_round_insights as same_round
+        where same_round.post_id = listings.post_id
+            and same_round.captured_at = listings.captured_at
+    )
 
 ),
 
@@ -100,10 +138,9 @@ instagram as (
         listings.record_id,
         listings.captured_at
     from instagram_listings as listings
-    left join insight_candidates as insights
+    left join chosen_insights as insights
         on insights.post_id = listings.post_id
         and insights.captured_at = listings.captured_at
-        and insights.candidate_rank = 1
 
 ),
 
