@@ -19,40 +19,43 @@
 
 with
 
-captions as (
+posts as (
 
-    select platform, post_id, caption, {{ dbt.hash('caption') }} as caption_hash
-    from {{ ref('int_posts') }}
-    where caption is not null
+    select posts.platform, posts.post_id, posts.caption
+    from {{ ref('int_posts') }} as posts
+    where posts.caption is not null
+    {% if is_incremental() %}
+    -- what the pre-hook left holds current captions only: split those without words
+        and not exists (
+            select 1
+            from {{ this }} as done
+            where done.platform = posts.platform
+                and done.post_id = posts.post_id
+        )
+    {% endif %}
 
 ),
 
-posts as (
+-- captions repeat (creators reuse their captions, hashtags and phrases): each distinct caption
+-- is hashed and split once, and its words are joined back to every post holding it
+captions as (
 
-    select captions.platform, captions.post_id, captions.caption, captions.caption_hash
-    from captions
-    {% if is_incremental() %}
-    -- what the pre-hook left holds current captions only: split those without words
-    where not exists (
-        select 1
-        from {{ this }} as done
-        where done.platform = captions.platform
-            and done.post_id = captions.post_id
-    )
-    {% endif %}
+    select caption, {{ dbt.hash('caption') }} as caption_hash
+    from posts
+    group by caption
 
 ),
 
 pieces as (
 
-    select posts.platform, posts.post_id, posts.caption_hash,
-        {{ split_piece('posts.caption', 'piece') }} as piece
-    from posts
-    {{ split_on_spaces('posts.caption', 'piece') }}
+    select captions.caption, captions.caption_hash,
+        {{ split_piece('captions.caption', 'piece') }} as piece
+    from captions
+    {{ split_on_spaces('captions.caption', 'piece') }}
 
 ),
 
--- the normal form is computed once per distinct piece, not once per post: captions repeat
+-- the normal form is computed once per distinct piece, not once per caption: captions share
 -- their words and hashtags, and folding accents is the costly step
 distinct_pieces as (
 
@@ -71,13 +74,23 @@ piece_words as (
     {{ split_on_spaces(normal_piece, 'piece_word') }}
     where {{ split_piece(normal_piece, 'piece_word') }} <> ''
 
+),
+
+-- a word written twice in a caption is two rows here, so twice in every post holding it
+caption_words as (
+
+    select pieces.caption, pieces.caption_hash, piece_words.word
+    from pieces
+    inner join piece_words
+        on piece_words.piece = pieces.piece
+
 )
 
 select
-    pieces.platform,
-    pieces.post_id,
-    piece_words.word,
-    pieces.caption_hash
-from pieces
-inner join piece_words
-    on piece_words.piece = pieces.piece
+    posts.platform,
+    posts.post_id,
+    caption_words.word,
+    caption_words.caption_hash
+from posts
+inner join caption_words
+    on caption_words.caption = posts.caption

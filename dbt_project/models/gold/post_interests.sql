@@ -12,9 +12,25 @@ posts as (
 
 ),
 
-words as (
+-- captions repeat (creators reuse their captions, hashtags and phrases), and a caption's words
+-- are the same for every post holding it: terms are matched once per distinct caption, through
+-- the words of one post holding it, and the caption's interests joined back to all its posts
+caption_posts as (
 
-    select * from {{ ref('post_caption_words') }}
+    select platform, caption, min(post_id) as post_id
+    from {{ ref('int_posts') }}
+    where caption is not null
+    group by platform, caption
+
+),
+
+caption_words as (
+
+    select caption_posts.platform, caption_posts.caption, words.word
+    from {{ ref('post_caption_words') }} as words
+    inner join caption_posts
+        on caption_posts.platform = words.platform
+        and caption_posts.post_id = words.post_id
 
 ),
 
@@ -28,50 +44,46 @@ terms as (
 
 ),
 
-phrases as (
+-- the word each term is looked up by: a single word or hashtag is found by itself; a phrase
+-- ("look do dia") can only be in a caption holding its longest word, and only those captions
+-- are searched whole
+lookup_words as (
 
-    select interest, term_text, {{ phrase_anchor('term_text') }} as anchor
+    select interest, term_text, term_text as lookup_word, false as is_phrase
+    from terms
+    where {{ dbt.position("' '", 'term_text') }} = 0
+
+    union all
+
+    select interest, term_text, {{ phrase_anchor('term_text') }} as lookup_word, true as is_phrase
     from terms
     where {{ dbt.position("' '", 'term_text') }} > 0
 
 ),
 
--- a phrase ("look do dia") can only be in a caption holding its longest word: only those
--- captions are searched whole
-phrase_candidates as (
-
-    select distinct words.platform, words.post_id, phrases.interest, phrases.term_text
-    from words
-    inner join phrases
-        on phrases.anchor = words.word
-
-),
-
-matches as (
-
-    select words.platform, words.post_id, terms.interest, terms.term_text
-    from words
-    inner join terms
-        on terms.term_text = words.word
-
-    union all
-
-    select phrase_candidates.platform, phrase_candidates.post_id, phrase_candidates.interest,
-        phrase_candidates.term_text
-    from phrase_candidates
-    inner join posts
-        on posts.platform = phrase_candidates.platform
-        and posts.post_id = phrase_candidates.post_id
-    where {{ dbt.position(
-        "' ' || phrase_candidates.term_text || ' '", match_text('posts.caption')
-    ) }} > 0
-
-),
-
 -- a word written twice in a caption is one match
-distinct_matches as (
+candidates as (
 
-    select distinct platform, post_id, interest, term_text from matches
+    select distinct caption_words.platform, caption_words.caption, lookup_words.interest,
+        lookup_words.term_text, lookup_words.is_phrase
+    from caption_words
+    inner join lookup_words
+        on lookup_words.lookup_word = caption_words.word
+
+),
+
+caption_interests as (
+
+    select
+        platform,
+        caption,
+        interest,
+        {{ dbt.listagg('term_text', "', '", 'order by term_text') }} as matched_terms,
+        count(*) as terms_matched
+    from candidates
+    where not is_phrase
+        or {{ dbt.position("' ' || term_text || ' '", match_text('caption')) }} > 0
+    group by platform, caption, interest
 
 ),
 
@@ -114,19 +126,15 @@ keyword_rows as (
         posts.platform,
         posts.account_id,
         posts.post_id,
-        distinct_matches.interest,
-        {{ dbt.listagg('distinct_matches.term_text', "', '", 'order by distinct_matches.term_text') }}
-            as matched_terms,
-        count(*) as terms_matched,
+        caption_interests.interest,
+        caption_interests.matched_terms,
+        caption_interests.terms_matched,
         posts.posted_at,
         posts.is_deleted
-    from distinct_matches
-    inner join posts
-        on posts.platform = distinct_matches.platform
-        and posts.post_id = distinct_matches.post_id
-    group by
-        posts.platform, posts.account_id, posts.post_id, distinct_matches.interest,
-        posts.posted_at, posts.is_deleted
+    from {{ ref('int_posts') }} as posts
+    inner join caption_interests
+        on caption_interests.platform = posts.platform
+        and caption_interests.caption = posts.caption
 
 )
 

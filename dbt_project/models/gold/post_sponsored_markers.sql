@@ -3,16 +3,25 @@
 
 with
 
-posts as (
+-- captions repeat (creators reuse their captions, hashtags and phrases), and a caption's words
+-- are the same for every post holding it: markers are looked for once per distinct caption,
+-- through the words of one post holding it, and the caption's marker joined back to its posts
+caption_posts as (
 
-    select platform, post_id, caption
+    select platform, caption, min(post_id) as post_id
     from {{ ref('int_posts') }}
+    where caption is not null
+    group by platform, caption
 
 ),
 
-words as (
+caption_words as (
 
-    select * from {{ ref('post_caption_words') }}
+    select caption_posts.platform, caption_posts.caption, words.word
+    from {{ ref('post_caption_words') }} as words
+    inner join caption_posts
+        on caption_posts.platform = words.platform
+        and caption_posts.post_id = words.post_id
 
 ),
 
@@ -30,77 +39,52 @@ markers as (
 
 -- a hashtag or single word is found by its word alone; a phrase can only be in a caption
 -- holding its longest word, and only those captions are searched whole
-words_found as (
+lookup_words as (
 
-    select distinct words.platform, words.post_id, markers.marker, markers.priority,
-        markers.marker_text
-    from words
-    inner join markers
-        on markers.marker_text = words.word
-    where not markers.is_phrase
+    select marker, priority, marker_text, is_phrase,
+        case when is_phrase then anchor else marker_text end as lookup_word
+    from markers
 
 ),
 
-phrases_found as (
+candidates as (
 
-    select candidates.platform, candidates.post_id, candidates.marker, candidates.priority,
-        candidates.marker_text
-    from (
-        select distinct words.platform, words.post_id, markers.marker, markers.priority,
-            markers.marker_text
-        from words
-        inner join markers
-            on markers.anchor = words.word
-        where markers.is_phrase
-    ) as candidates
-    inner join posts
-        on posts.platform = candidates.platform
-        and posts.post_id = candidates.post_id
-    where {{ dbt.position("' ' || candidates.marker_text || ' '", match_text('posts.caption')) }} > 0
+    select distinct caption_words.platform, caption_words.caption, lookup_words.marker,
+        lookup_words.priority, lookup_words.marker_text, lookup_words.is_phrase
+    from caption_words
+    inner join lookup_words
+        on lookup_words.lookup_word = caption_words.word
 
 ),
 
 all_found as (
 
-    select *, count(*) over (partition by platform, post_id) as markers_found
-    from (
-        select * from words_found
-        union all
-        select * from phrases_found
-    ) as found_markers
+    select platform, caption, marker, priority, marker_text,
+        count(*) over (partition by platform, caption) as markers_found
+    from candidates
+    where not is_phrase
+        or {{ dbt.position("' ' || marker_text || ' '", match_text('caption')) }} > 0
 
 ),
 
 -- the marker written first (ties: the seed's priority); a caption is searched only when it
 -- holds more than one marker
-located as (
-
-    select
-        all_found.platform,
-        all_found.post_id,
-        all_found.marker,
-        all_found.priority,
-        case
-            when all_found.markers_found = 1 then 1
-            else {{ dbt.position("' ' || all_found.marker_text || ' '", match_text('posts.caption')) }}
-        end as marker_position
-    from all_found
-    inner join posts
-        on posts.platform = all_found.platform
-        and posts.post_id = all_found.post_id
-
-),
-
 found as (
 
     select
         platform,
-        post_id,
+        caption,
         marker,
         row_number() over (
-            partition by platform, post_id order by marker_position, priority
+            partition by platform, caption
+            order by
+                case
+                    when markers_found = 1 then 1
+                    else {{ dbt.position("' ' || marker_text || ' '", match_text('caption')) }}
+                end,
+                priority
         ) as marker_rank
-    from located
+    from all_found
 
 )
 
@@ -109,8 +93,8 @@ select
     posts.post_id,
     found.marker as sponsored_marker,
     (found.marker is not null) as is_sponsored
-from posts
+from {{ ref('int_posts') }} as posts
 left join found
     on found.platform = posts.platform
-    and found.post_id = posts.post_id
+    and found.caption = posts.caption
     and found.marker_rank = 1
