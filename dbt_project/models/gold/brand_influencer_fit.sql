@@ -24,7 +24,10 @@ stated as (
 
     select
         brands.workspace_id,
+        brands.workspace,
         brands.brand_name,
+        brands.followers_min,
+        brands.followers_max,
         {% for dimension in components %}
         {% if dimension == 'size' %}
         (brands.followers_min is not null or brands.followers_max is not null) as states_size
@@ -56,15 +59,23 @@ segments as (
 
 ),
 
--- which dimensions each influencer has demographics for
+-- which dimensions each influencer has demographics for: one row per influencer, a column per
+-- dimension (one join per pair instead of one per dimension)
 measured_dimensions as (
 
-    select distinct platform, account_id, dimension
+    select
+        platform,
+        account_id,
+        {% for dimension in audience_dimensions %}
+        max(case when dimension = '{{ dimension }}' then 1 end) as measures_{{ dimension }}{{ "," if not loop.last }}
+        {% endfor %}
     from segments
+    group by platform, account_id
 
 ),
 
--- the share of the influencer's audience in the brand's stated segments, per dimension
+-- the share of the influencer's audience in the brand's stated segments: one row per (brand,
+-- influencer), a column per dimension (null where no stated segment is in the audience)
 inside as (
 
     select
@@ -72,8 +83,10 @@ inside as (
         targets.brand_name,
         segments.platform,
         segments.account_id,
-        segments.dimension,
-        sum(segments.share) as share_in_target
+        {% for dimension in audience_dimensions %}
+        sum(case when segments.dimension = '{{ dimension }}' then segments.share end)
+            as {{ dimension }}_share{{ "," if not loop.last }}
+        {% endfor %}
     from targets
     inner join segments
         on segments.dimension = targets.dimension
@@ -82,8 +95,7 @@ inside as (
         targets.workspace_id,
         targets.brand_name,
         segments.platform,
-        segments.account_id,
-        segments.dimension
+        segments.account_id
 
 ),
 
@@ -96,40 +108,43 @@ live_interests as (
 
 tagged_posts as (
 
-    select platform, account_id, count(distinct post_id) as posts_with_any_interest
-    from live_interests
+    -- distinct posts first, then counted: two hash aggregates instead of a sort per influencer
+    select platform, account_id, count(post_id) as posts_with_any_interest
+    from (
+        select distinct platform, account_id, post_id
+        from live_interests
+    ) as tagged
     group by platform, account_id
 
 ),
 
 posts_in_target_interests as (
 
-    select
-        targets.workspace_id,
-        targets.brand_name,
-        live_interests.platform,
-        live_interests.account_id,
-        count(distinct live_interests.post_id) as posts_in_target
-    from targets
-    inner join live_interests
-        on targets.dimension = 'interest'
-        and live_interests.interest = targets.folded_value
-    group by
-        targets.workspace_id,
-        targets.brand_name,
-        live_interests.platform,
-        live_interests.account_id
+    select workspace_id, brand_name, platform, account_id, count(post_id) as posts_in_target
+    from (
+        select distinct
+            targets.workspace_id,
+            targets.brand_name,
+            live_interests.platform,
+            live_interests.account_id,
+            live_interests.post_id
+        from targets
+        inner join live_interests
+            on targets.dimension = 'interest'
+            and live_interests.interest = targets.folded_value
+    ) as in_target
+    group by workspace_id, brand_name, platform, account_id
 
 ),
 
 pairs as (
 
     select
-        brands.workspace_id,
-        brands.workspace,
-        brands.brand_name,
-        brands.followers_min,
-        brands.followers_max,
+        stated.workspace_id,
+        stated.workspace,
+        stated.brand_name,
+        stated.followers_min,
+        stated.followers_max,
         stated.states_age,
         stated.states_gender,
         stated.states_country,
@@ -140,10 +155,7 @@ pairs as (
         influencers.account_id,
         influencers.username,
         influencers.followers
-    from brands
-    inner join stated
-        on stated.workspace_id = brands.workspace_id
-        and stated.brand_name = brands.brand_name
+    from stated
     cross join influencers
 
 ),
@@ -154,8 +166,8 @@ components as (
         pairs.*,
         {% for dimension in audience_dimensions %}
         case
-            when pairs.states_{{ dimension }} and measured_{{ dimension }}.dimension is not null
-                then round(coalesce(inside_{{ dimension }}.share_in_target, 0), 4)
+            when pairs.states_{{ dimension }} and measured_dimensions.measures_{{ dimension }} is not null
+                then round(coalesce(inside.{{ dimension }}_share, 0), 4)
         end as {{ dimension }}_share_in_target,
         {% endfor %}
         case
@@ -184,18 +196,14 @@ components as (
             else 'no demographics captured (a public creator shows none)'
         end as demographics_missing_reason
     from pairs
-    {% for dimension in audience_dimensions %}
-    left join measured_dimensions as measured_{{ dimension }}
-        on measured_{{ dimension }}.platform = pairs.platform
-        and measured_{{ dimension }}.account_id = pairs.account_id
-        and measured_{{ dimension }}.dimension = '{{ dimension }}'
-    left join inside as inside_{{ dimension }}
-        on inside_{{ dimension }}.workspace_id = pairs.workspace_id
-        and inside_{{ dimension }}.brand_name = pairs.brand_name
-        and inside_{{ dimension }}.platform = pairs.platform
-        and inside_{{ dimension }}.account_id = pairs.account_id
-        and inside_{{ dimension }}.dimension = '{{ dimension }}'
-    {% endfor %}
+    left join measured_dimensions
+        on measured_dimensions.platform = pairs.platform
+        and measured_dimensions.account_id = pairs.account_id
+    left join inside
+        on inside.workspace_id = pairs.workspace_id
+        and inside.brand_name = pairs.brand_name
+        and inside.platform = pairs.platform
+        and inside.account_id = pairs.account_id
     left join tagged_posts
         on tagged_posts.platform = pairs.platform
         and tagged_posts.account_id = pairs.account_id

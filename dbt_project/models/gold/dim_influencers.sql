@@ -8,9 +8,20 @@ account_snapshots as (
 
 ),
 
+-- only the columns read below: this is held once and read by five aggregates
 posts as (
 
-    select * from {{ ref('fct_post_engagement') }}
+    select
+        platform,
+        account_id,
+        post_id,
+        posted_at,
+        is_deleted,
+        is_sponsored,
+        engagement_rate_followers,
+        engagement_rate_reach,
+        engagement_rate_views
+    from {{ ref('fct_post_engagement') }}
 
 ),
 

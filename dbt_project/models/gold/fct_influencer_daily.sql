@@ -77,12 +77,6 @@ reference_times as (
 
 ),
 
-posts as (
-
-    select * from {{ ref('fct_post_engagement') }}
-
-),
-
 published as (
 
     select
@@ -90,9 +84,20 @@ published as (
         account_id,
         {{ utc_date('posted_at') }} as day,
         count(*) as posts_published
-    from posts
+    from {{ ref('fct_post_engagement') }}
     where posted_at is not null
     group by platform, account_id, {{ utc_date('posted_at') }}
+
+),
+
+-- only the columns the 30-day median reads: every post is joined to each capture day within
+-- 30 days of it, and those rows are sorted
+rated_posts as (
+
+    select platform, account_id, posted_at, engagement_rate_followers
+    from {{ ref('fct_post_engagement') }}
+    where not is_deleted
+        and engagement_rate_followers is not null
 
 ),
 
@@ -102,16 +107,14 @@ engagement_30d as (
         days.platform,
         days.account_id,
         days.day,
-        round({{ median('posts.engagement_rate_followers') }}, 4) as median_engagement_rate_30d,
+        round({{ median('rated_posts.engagement_rate_followers') }}, 4) as median_engagement_rate_30d,
         count(*) as rated_posts_30d
     from days
-    inner join posts
-        on posts.platform = days.platform
-        and posts.account_id = days.account_id
-        and posts.posted_at <= days.captured_at
-        and posts.posted_at > {{ dbt.dateadd('day', -30, 'days.captured_at') }}
-    where not posts.is_deleted
-        and posts.engagement_rate_followers is not null
+    inner join rated_posts
+        on rated_posts.platform = days.platform
+        and rated_posts.account_id = days.account_id
+        and rated_posts.posted_at <= days.captured_at
+        and rated_posts.posted_at > {{ dbt.dateadd('day', -30, 'days.captured_at') }}
     group by days.platform, days.account_id, days.day
 
 )

@@ -84,18 +84,27 @@ gain_medians as (
 
 ),
 
+-- carries the medians' columns, so spikes joins one aggregate of the gains, not two
 gain_spread as (
 
     select
         gains.platform,
         gains.account_id,
+        gain_medians.follower_changes,
+        gain_medians.median_gain,
+        gain_medians.max_gain,
         {{ median('abs(gains.daily_gain - gain_medians.median_gain)') }} as mad,
         avg(abs(gains.daily_gain - gain_medians.median_gain)) as mean_abs_deviation
     from gains
     inner join gain_medians
         on gain_medians.platform = gains.platform
         and gain_medians.account_id = gains.account_id
-    group by gains.platform, gains.account_id
+    group by
+        gains.platform,
+        gains.account_id,
+        gain_medians.follower_changes,
+        gain_medians.median_gain,
+        gain_medians.max_gain
 
 ),
 
@@ -120,41 +129,44 @@ largest_gain as (
 spikes as (
 
     select
-        gain_medians.platform,
-        gain_medians.account_id,
-        gain_medians.follower_changes,
-        gain_medians.max_gain,
+        gain_spread.platform,
+        gain_spread.account_id,
+        gain_spread.follower_changes,
+        gain_spread.max_gain,
         largest_gain.day as largest_gain_day,
         largest_gain.gain_pct as largest_gain_pct,
         -- robust z: MAD × 1.4826 estimates the standard deviation; when more than half the gains
         -- are equal (MAD 0), the mean absolute deviation × 1.2533 does; all equal: z = 0
         case
             when gain_spread.mad > 0
-                then round((gain_medians.max_gain - gain_medians.median_gain) / (1.4826 * gain_spread.mad), 4)
+                then round((gain_spread.max_gain - gain_spread.median_gain) / (1.4826 * gain_spread.mad), 4)
             when gain_spread.mean_abs_deviation > 0
                 then round(
-                    (gain_medians.max_gain - gain_medians.median_gain)
+                    (gain_spread.max_gain - gain_spread.median_gain)
                     / (1.2533 * gain_spread.mean_abs_deviation),
                     4
                 )
             else 0
         end as robust_z
-    from gain_medians
-    inner join gain_spread
-        on gain_spread.platform = gain_medians.platform
-        and gain_spread.account_id = gain_medians.account_id
+    from gain_spread
     inner join largest_gain
-        on largest_gain.platform = gain_medians.platform
-        and largest_gain.account_id = gain_medians.account_id
+        on largest_gain.platform = gain_spread.platform
+        and largest_gain.account_id = gain_spread.account_id
         and largest_gain.gain_rank = 1
 
 ),
 
 -- the engagement window of dim_influencers: the last 30 live posts by posted_at
+-- (only the columns read below: the window sorts every live post)
 recent_posts as (
 
     select
-        *,
+        platform,
+        account_id,
+        engagement_rate_followers,
+        likes,
+        comments,
+        views,
         row_number() over (
             partition by platform, account_id
             order by posted_at desc nulls last, post_id desc
