@@ -21,43 +21,44 @@ source as (
 
 ),
 
-metrics as (
-
-    select
-        source.record_id,
-        {{ json_text('metric.value', 'name') }} as metric_name,
-        coalesce(
-            {{ json_bigint('metric.value', 'values', 0, 'value') }},
-            {{ json_bigint('metric.value', 'total_value', 'value') }}
-        ) as metric_value
-    from source
-    {{ json_array_rows('source.body', 'metric', 'data') }}
-
-),
-
 pivoted as (
 
+    -- one record's metrics aggregated per record (a lateral subquery over its own array): no
+    -- join of every metric back to its record and no group-by over all records
     select
         source.object_id as {{ id_column }},
         source.account_id,
         source.round_id,
         source.record_id,
         {%- for metric in metrics %}
-        max(case when metrics.metric_name = '{{ metric }}' then metrics.metric_value end)
-            as {{ metric }},
+        record_metrics.{{ metric }},
         {%- endfor %}
         source.fetched_at as captured_at,
         source.ingested_at
     from source
-    left join metrics
-        on metrics.record_id = source.record_id
-    group by
-        source.object_id,
-        source.account_id,
-        source.round_id,
-        source.record_id,
-        source.fetched_at,
-        source.ingested_at
+    left join lateral (
+        select
+            {%- for metric in metrics %}
+            max(case when metric_name = '{{ metric }}' then metric_value end) as {{ metric }}
+            {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+        from (
+            select
+                metric_name,
+                coalesce({{ json_bigint('lifetime_value') }}, {{ json_bigint('total_value') }})
+                    as metric_value
+            from (
+                -- offset 0 keeps PostgreSQL from copying these lookups into every max() above:
+                -- each element's name and values are read once
+                select
+                    {{ json_text('metric.value', 'name') }} as metric_name,
+                    {{ json_get('metric.value', 'values', 0, 'value') }} as lifetime_value,
+                    {{ json_get('metric.value', 'total_value', 'value') }} as total_value
+                from {{ json_array_elements('source.body', 'metric', 'data') }}
+                offset 0
+            ) as metric_fields
+        ) as metric_rows
+    ) as record_metrics on true
 
 ),
 

@@ -104,3 +104,17 @@
         where (elements.element ->> '{{ key }}') is null
     ))
 {%- endmacro %}
+
+{#- One row per element of a JSON array, as a from item (json_array_rows is a join clause): inside a
+    lateral subquery, `from {{ json_array_elements('t.body', 'item', 'data') }}` gives item.value and
+    item.position for the outer row's array only, so one record's array can be aggregated without
+    joining every element back to its record. A missing or non-array value gives no rows. -#}
+{% macro json_array_elements(column, alias) -%}
+    {{ return(adapter.dispatch('json_array_elements', 'analisa')(column, alias, varargs)) }}
+{%- endmacro %}
+{% macro postgres__json_array_elements(column, alias, path) -%}
+    {%- set arr = analisa.postgres__json_get(column, path) -%}
+    jsonb_array_elements(
+        case when jsonb_typeof({{ arr }}) = 'array' then {{ arr }} else '[]'::jsonb end
+    ) with ordinality as {{ alias }} (value, position)
+{%- endmacro %}

@@ -15,7 +15,7 @@
 
 with
 
-bronze as (
+classified as (
 
     {#- every bronze source (one per catalog endpoint, _bronze__sources.yml), never a list of our own -#}
     {% set views = [] %}
@@ -25,6 +25,15 @@ bronze as (
         {% endfor %}
     {% endif %}
     {% for view in views | sort %}
+    {#- A view holds the records of one endpoint (its name is `<platform>_<endpoint>`,
+        analisa/core/catalog.py), so its checks name the endpoint as a constant: PostgreSQL drops
+        the other endpoints' checks when it plans, instead of comparing every record with each of
+        them (and compiling all of them once per view). -#}
+    {% set found = namespace(endpoint='endpoint') %}
+    {% for platform in var('platforms') if view.startswith(platform ~ '_') %}
+        {% set found.endpoint = "'" ~ view[(platform | length) + 1:] ~ "'" %}
+    {% endfor %}
+    {% set endpoint = found.endpoint %}
     select
         record_id,
         record_hash,
@@ -33,22 +42,7 @@ bronze as (
         account_id,
         object_id,
         http_status,
-        body,
-        parse_error,
         fetched_at,
-        ingested_at
-    from {{ source('bronze', view) }}
-    where true
-        {{ bronze_increment() }}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-classified as (
-
-    select
-        *,
         case
             when body is null and parse_error is not null
                 then 'body is not valid JSON'
@@ -57,50 +51,55 @@ classified as (
             when http_status <> 200
                 then null
 
-            when endpoint = 'user' and {{ json_type('body', 'business_discovery') }} = 'object'
+            when {{ endpoint }} = 'user' and {{ json_type('body', 'business_discovery') }} = 'object'
                 and {{ json_text('body', 'business_discovery', 'id') }} is null
                 then 'business discovery answer without id'
-            when endpoint = 'user' and coalesce({{ json_type('body', 'business_discovery') }}, 'null') <> 'object'
+            when {{ endpoint }} = 'user' and coalesce({{ json_type('body', 'business_discovery') }}, 'null') <> 'object'
                 and coalesce({{ json_text('body', 'user_id') }}, {{ json_text('body', 'id') }}) is null
                 then 'user answer without id'
 
-            when endpoint = 'media' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
+            when {{ endpoint }} = 'media' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
                 then 'media page without data array'
-            when endpoint = 'media' and {{ json_array_has_missing('body', 'id', 'data') }}
+            when {{ endpoint }} = 'media' and {{ json_array_has_missing('body', 'id', 'data') }}
                 then 'media item without id'
 
-            when endpoint = 'media_insights' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
+            when {{ endpoint }} = 'media_insights' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
                 then 'media insights without data array'
-            when endpoint = 'media_insights' and object_id is null
+            when {{ endpoint }} = 'media_insights' and object_id is null
                 then 'media insights without object_id'
 
-            when endpoint = 'user_insights' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
+            when {{ endpoint }} = 'user_insights' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
                 then 'user insights without data array'
 
-            when endpoint = 'media_object' and {{ json_text('body', 'id') }} is null
+            when {{ endpoint }} = 'media_object' and {{ json_text('body', 'id') }} is null
                 then 'media object answer without id'
 
-            when endpoint = 'stories' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
+            when {{ endpoint }} = 'stories' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
                 then 'stories page without data array'
-            when endpoint = 'stories' and {{ json_array_has_missing('body', 'id', 'data') }}
+            when {{ endpoint }} = 'stories' and {{ json_array_has_missing('body', 'id', 'data') }}
                 then 'story without id'
-            when endpoint = 'story_insights' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
+            when {{ endpoint }} = 'story_insights' and coalesce({{ json_type('body', 'data') }}, '') <> 'array'
                 then 'story insights without data array'
 
-            when endpoint = 'user_info' and coalesce({{ json_type('body', 'data', 'user') }}, '') <> 'object'
+            when {{ endpoint }} = 'user_info' and coalesce({{ json_type('body', 'data', 'user') }}, '') <> 'object'
                 then 'user info without data.user'
 
-            when endpoint in ('video_list', 'video_query')
+            when {{ endpoint }} in ('video_list', 'video_query')
                 and coalesce({{ json_text('body', 'error', 'code') }}, 'ok') <> 'ok'
                 then 'error in a 200 answer'
-            when endpoint in ('video_list', 'video_query')
+            when {{ endpoint }} in ('video_list', 'video_query')
                 and coalesce({{ json_type('body', 'data', 'videos') }}, '') <> 'array'
                 then 'videos page without data.videos array'
-            when endpoint = 'video_list' and {{ json_array_has_missing('body', 'id', 'data', 'videos') }}
+            when {{ endpoint }} = 'video_list' and {{ json_array_has_missing('body', 'id', 'data', 'videos') }}
                 then 'video without id'
         end as reason,
-        parse_error as detail
-    from bronze
+        parse_error as detail,
+        ingested_at
+    from {{ source('bronze', view) }}
+    where true
+        {{ bronze_increment() }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 )
 

@@ -30,11 +30,15 @@ breakdowns as (
         source.account_id,
         source.fetched_at,
         source.ingested_at,
-        breakdown.value as breakdown
+        breakdown.value as breakdown,
+        {{ json_array_join('breakdown.value', ',', 'dimension_keys') }} as dimension_keys
     from source
     {{ json_array_rows('source.body', 'metric', 'data') }}
     {{ json_array_rows('metric.value', 'breakdown', 'total_value', 'breakdowns') }}
     where {{ json_text('metric.value', 'name') }} = 'follower_demographics'
+    -- offset 0 keeps PostgreSQL from copying the join of the keys into every use below: it is
+    -- done once per breakdown
+    offset 0
 
 ),
 
@@ -45,7 +49,7 @@ results as (
         breakdowns.account_id,
         breakdowns.fetched_at,
         breakdowns.ingested_at,
-        {{ json_array_join('breakdowns.breakdown', ',', 'dimension_keys') }} as dimension_keys,
+        breakdowns.dimension_keys,
         result.value as result
     from breakdowns
     {{ json_array_rows('breakdowns.breakdown', 'result', 'results') }}
@@ -71,6 +75,8 @@ renamed as (
         fetched_at as captured_at,
         ingested_at
     from results
+    -- once per result, not once per use of dimension and segment below (as above)
+    offset 0
 
 ),
 

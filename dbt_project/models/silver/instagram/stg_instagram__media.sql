@@ -62,60 +62,66 @@ listed as (
 
 ),
 
-renamed as (
+deduplicated as (
 
-    select
-        {{ json_text('item', 'id') }} as post_id,
-        account_id,
-        round_id,
-        record_id,
-        listing_source,
-        page_position,
-        -- other people's @handles become pseudonyms (macros/pseudonyms.sql, docs/privacy.md)
-        {{ pseudonymise_mentions(json_text('item', 'caption')) }} as caption,
-        {{ extract_hashtags(json_text('item', 'caption')) }} as hashtags,
-        {{ json_text('item', 'media_type') }} as media_type,
-        {{ json_text('item', 'media_product_type') }} as media_product_type,
-        {{ parse_iso_timestamp(json_text('item', 'timestamp')) }} as posted_at,
-        -- absent when the owner hides likes: stays null, never 0
-        {{ json_bigint('item', 'like_count') }} as like_count,
-        {{ json_bigint('item', 'comments_count') }} as comments_count,
-        {{ json_text('item', 'permalink') }} as permalink,
-        fetched_at as captured_at,
-        ingested_at
-    from listed
+    -- the kept answer of each (post, capture) is chosen on the keys alone, before the text work
+    -- below, which is then done once per kept row
+    select *
+    from (
+        select
+            {{ json_text('item', 'id') }} as post_id,
+            account_id,
+            round_id,
+            record_id,
+            listing_source,
+            page_position,
+            item,
+            {{ json_text('item', 'caption') }} as caption_text,
+            fetched_at as captured_at,
+            ingested_at,
+            row_number() over (
+                partition by {{ json_text('item', 'id') }}, fetched_at
+                order by case when listing_source = 'media' then 0 else 1 end, record_id desc
+            ) as duplicate_rank
+        from listed
+        where {{ json_text('item', 'id') }} is not null
+    ) as ranked
+    where duplicate_rank = 1
 
 ),
 
-deduplicated as (
+captions as (
 
+    -- a post keeps its caption from capture to capture: each different caption is pseudonymised
+    -- and searched for hashtags once, not once per capture
     select
-        *,
-        row_number() over (
-            partition by post_id, captured_at
-            order by case when listing_source = 'media' then 0 else 1 end, record_id desc
-        ) as duplicate_rank
-    from renamed
-    where post_id is not null
+        caption_text,
+        -- other people's @handles become pseudonyms (macros/pseudonyms.sql, docs/privacy.md)
+        {{ pseudonymise_mentions('caption_text') }} as caption,
+        {{ extract_hashtags('caption_text') }} as hashtags
+    from (select distinct caption_text from deduplicated) as distinct_captions
 
 )
 
 select
-    post_id,
-    account_id,
-    round_id,
-    record_id,
-    listing_source,
-    page_position,
-    caption,
-    hashtags,
-    media_type,
-    media_product_type,
-    posted_at,
-    like_count,
-    comments_count,
-    permalink,
-    captured_at,
-    ingested_at
+    deduplicated.post_id,
+    deduplicated.account_id,
+    deduplicated.round_id,
+    deduplicated.record_id,
+    deduplicated.listing_source,
+    deduplicated.page_position,
+    captions.caption,
+    captions.hashtags,
+    {{ json_text('deduplicated.item', 'media_type') }} as media_type,
+    {{ json_text('deduplicated.item', 'media_product_type') }} as media_product_type,
+    {{ parse_iso_timestamp(json_text('deduplicated.item', 'timestamp')) }} as posted_at,
+    -- absent when the owner hides likes: stays null, never 0
+    {{ json_bigint('deduplicated.item', 'like_count') }} as like_count,
+    {{ json_bigint('deduplicated.item', 'comments_count') }} as comments_count,
+    {{ json_text('deduplicated.item', 'permalink') }} as permalink,
+    deduplicated.captured_at,
+    deduplicated.ingested_at
 from deduplicated
-where duplicate_rank = 1
+-- a post without a caption keeps none (null never matches)
+left join captions
+    on captions.caption_text = deduplicated.caption_text

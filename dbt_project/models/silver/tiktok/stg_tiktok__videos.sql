@@ -37,64 +37,77 @@ listed as (
 
 ),
 
-renamed as (
+deduplicated as (
 
-    select
-        {{ json_text('video', 'id') }} as post_id,
-        account_id,
-        round_id,
-        record_id,
-        page_position,
-        -- other people's @handles become pseudonyms (macros/pseudonyms.sql, docs/privacy.md)
-        {{ pseudonymise_mentions(json_text('video', 'title')) }} as title,
-        {{ pseudonymise_mentions(json_text('video', 'video_description')) }} as video_description,
-        {{ pseudonymise_mentions(
-            "coalesce(nullif(" ~ json_text('video', 'video_description') ~ ", ''), "
-            ~ json_text('video', 'title') ~ ")"
-        ) }} as caption,
-        {{ extract_hashtags("coalesce(nullif(" ~ json_text('video', 'video_description') ~ ", ''), " ~ json_text('video', 'title') ~ ")") }}
-            as hashtags,
-        'VIDEO' as media_type,
-        {{ epoch_to_timestamp(json_bigint('video', 'create_time')) }} as posted_at,
-        {{ json_bigint('video', 'duration') }} as duration_seconds,
-        {{ json_bigint('video', 'like_count') }} as like_count,
-        {{ json_bigint('video', 'comment_count') }} as comment_count,
-        {{ json_bigint('video', 'share_count') }} as share_count,
-        {{ json_bigint('video', 'view_count') }} as view_count,
-        fetched_at as captured_at,
-        ingested_at
-    from listed
+    -- the kept answer of each (video, capture) is chosen on the keys alone, before the text work
+    -- below, which is then done once per kept row
+    select *
+    from (
+        select
+            {{ json_text('video', 'id') }} as post_id,
+            account_id,
+            round_id,
+            record_id,
+            page_position,
+            video,
+            {{ json_text('video', 'title') }} as title_text,
+            {{ json_text('video', 'video_description') }} as description_text,
+            fetched_at as captured_at,
+            ingested_at,
+            row_number() over (
+                partition by {{ json_text('video', 'id') }}, fetched_at order by record_id desc
+            ) as duplicate_rank
+        from listed
+        where {{ json_text('video', 'id') }} is not null
+    ) as ranked
+    where duplicate_rank = 1
 
 ),
 
-deduplicated as (
+texts as (
 
+    -- a video keeps its title and description from capture to capture: each different text is
+    -- pseudonymised and searched for hashtags once, not once per capture and column
     select
-        *,
-        row_number() over (partition by post_id, captured_at order by record_id desc) as duplicate_rank
-    from renamed
-    where post_id is not null
+        text_value,
+        -- other people's @handles become pseudonyms (macros/pseudonyms.sql, docs/privacy.md)
+        {{ pseudonymise_mentions('text_value') }} as pseudonymised,
+        {{ extract_hashtags('text_value') }} as hashtags
+    from (
+        select title_text as text_value from deduplicated
+        union
+        select description_text as text_value from deduplicated
+    ) as distinct_texts
 
 )
 
 select
-    post_id,
-    account_id,
-    round_id,
-    record_id,
-    page_position,
-    title,
-    video_description,
-    caption,
-    hashtags,
-    media_type,
-    posted_at,
-    duration_seconds,
-    like_count,
-    comment_count,
-    share_count,
-    view_count,
-    captured_at,
-    ingested_at
+    deduplicated.post_id,
+    deduplicated.account_id,
+    deduplicated.round_id,
+    deduplicated.record_id,
+    deduplicated.page_position,
+    titles.pseudonymised as title,
+    descriptions.pseudonymised as video_description,
+    -- the caption is the description, or the title when there is none; a text is pseudonymised
+    -- into an empty text only when it was empty
+    coalesce(nullif(descriptions.pseudonymised, ''), titles.pseudonymised) as caption,
+    case
+        when coalesce(deduplicated.description_text, '') = '' then titles.hashtags
+        else descriptions.hashtags
+    end as hashtags,
+    'VIDEO' as media_type,
+    {{ epoch_to_timestamp(json_bigint('deduplicated.video', 'create_time')) }} as posted_at,
+    {{ json_bigint('deduplicated.video', 'duration') }} as duration_seconds,
+    {{ json_bigint('deduplicated.video', 'like_count') }} as like_count,
+    {{ json_bigint('deduplicated.video', 'comment_count') }} as comment_count,
+    {{ json_bigint('deduplicated.video', 'share_count') }} as share_count,
+    {{ json_bigint('deduplicated.video', 'view_count') }} as view_count,
+    deduplicated.captured_at,
+    deduplicated.ingested_at
 from deduplicated
-where duplicate_rank = 1
+-- a missing text keeps none (null never matches)
+left join texts as titles
+    on titles.text_value = deduplicated.title_text
+left join texts as descriptions
+    on descriptions.text_value = deduplicated.description_text
