@@ -151,10 +151,11 @@ def _bounds(conn: psycopg.Connection, gate: TableGate, total: int, odd: list[int
 # --- freshness ------------------------------------------------------------------------------
 
 # The newest answer silver can use, per platform and endpoint: a 2xx answer with a JSON body
-# that silver did not quarantine. Error answers (throttled rounds) feed no table. Read in the
-# window before each endpoint's newest answer (from the bronze gate's marks, expectations/
-# bronze.py): the newest usable answer lies there unless silver quarantined every answer of it,
-# and only then is the endpoint's whole history read.
+# that silver did not quarantine. Error answers (throttled rounds) feed no table. Each endpoint's
+# newest answer is known from the bronze gate's marks (expectations/bronze.py); the records read
+# are first those at that time (a few, found on the index (platform, endpoint, account_id,
+# fetched_at)), then, when silver quarantined all of them, the window before it, and only when
+# it quarantined every answer of the window, the endpoint's whole history.
 _NEWEST_USABLE_SQL = """
     select b.platform, b.endpoint, max(b.fetched_at)
     from bronze.raw_records b
@@ -198,7 +199,7 @@ def newest_usable(conn: psycopg.Connection) -> dict[tuple[str, catalog.EndpointK
     answered = {k: n.answer_at for k, n in bronze.newest(conn).items() if n.answer_at is not None}
     found: dict[bronze.EndpointKey, datetime] = {}
     window = {key: at - QUARANTINE_WINDOW for key, at in answered.items()}
-    for since in (window, {}):
+    for since in (answered, window, {}):
         keys = [key for key in answered if key not in found]
         if not keys:
             break
