@@ -48,6 +48,66 @@ RESULTS = Path(__file__).resolve().parent / "results" / "pipeline.json"
 EXPORT_STEP = "exports__gold_parquet"
 START = datetime(2026, 9, 1, 8, tzinfo=UTC)
 CAPTIONS = ("Novo treino #fitness 💪", "Receita rápida #comida", "Look do dia #moda #ootd")
+# Real captions are nearly all different although their words repeat: each post's caption is one
+# of the three openings, three words of a small vocabulary and the post's own tag, so the
+# caption models cannot get away with splitting a handful of distinct captions.
+WORDS = [
+    "hoje",
+    "amanhã",
+    "semana",
+    "treino",
+    "receita",
+    "viagem",
+    "praia",
+    "café",
+    "música",
+    "jogo",
+    "série",
+    "livro",
+    "filho",
+    "casa",
+    "trabalho",
+    "sol",
+    "chuva",
+    "verão",
+    "amigos",
+    "família",
+    "today",
+    "weekend",
+    "workout",
+    "recipe",
+    "travel",
+    "beach",
+    "coffee",
+    "music",
+    "game",
+    "book",
+    "kids",
+    "home",
+    "work",
+    "summer",
+    "friends",
+    "#tbt",
+    "#love",
+    "#instagood",
+    "#brasil",
+    "#sp",
+    "#rj",
+    "#portugal",
+    "#lisboa",
+    "#saude",
+    "#beleza",
+    "#pets",
+    "#gaming",
+    "#tech",
+]
+
+
+def caption(post_id: str, n: int) -> str:
+    words = " ".join(WORDS[(n * k + len(post_id)) % len(WORDS)] for k in (7, 11, 13))
+    return f"{CAPTIONS[n % 3]} {words} #p{post_id[-9:]}"
+
+
 AGES = ("18-24", "25-34", "35-44")
 COUNTRIES = ("BR", "PT", "US")
 
@@ -98,7 +158,7 @@ def instagram_round(account: str, posts: int, day: int, rng: random.Random) -> I
             "data": [
                 {
                     "id": media_id,
-                    "caption": CAPTIONS[n % 3],
+                    "caption": caption(media_id, n),
                     "media_type": "IMAGE",
                     "media_product_type": "FEED",
                     "timestamp": (START - timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%S+0000"),
@@ -186,7 +246,7 @@ def tiktok_round(account: str, posts: int, day: int) -> Iterator[RawRecord]:
                 "id": f"{account}{n:05d}",
                 "create_time": int((START - timedelta(hours=n)).timestamp()),
                 "title": "t",
-                "video_description": CAPTIONS[n % 3],
+                "video_description": caption(f"{account}{n:05d}", n),
                 "duration": 30,
                 "like_count": 500 + n + day,
                 "comment_count": 20,
