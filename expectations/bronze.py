@@ -126,8 +126,9 @@ class Mark:
     """The same, of an ANSWER."""
 
 
-# A retention purge or an erasure deletes or rewrites records below the marks: after one, the
-# gate judges and counts all of bronze again, once.
+# A retention purge or an erasure (every one is audited, from the CLI or a request) deletes or
+# rewrites records below the marks: after one, the gate judges and counts all of bronze again,
+# once.
 MARKS_SQL = """
     select m.platform, m.endpoint, m.next_xid, m.pending_xids, m.records,
            m.newest_fetched_at, m.newest_answer_at
@@ -138,8 +139,7 @@ MARKS_SQL = """
           and p.started_at >= m.recorded_at
     )
       and not exists (
-        select 1 from ops.erasure_requests e
-        where e.requested_at >= m.recorded_at or e.done_at >= m.recorded_at
+        select 1 from ops.audit_log a where a.action = 'erase' and a.at >= m.recorded_at
     )
 """
 
@@ -287,10 +287,11 @@ def _evaluate(
         "next_xid": next_xid,
         "pending": pending,
     }
-    cur = conn.execute(_aggregate_sql(_increment(found)), params)
+    increment = _increment(found)
+    cur = conn.execute(_aggregate_sql(increment), params)
     names = [d.name for d in cur.description]
     counted = {(row[0], row[1]): dict(zip(names, row, strict=True)) for row in cur.fetchall()}
-    duplicated, duplicate_examples = _duplicates(conn, _duplicated_hashes(conn, _increment(found)))
+    duplicated, duplicate_examples = _duplicates(conn, _duplicated_hashes(conn, increment))
     gates: dict[EndpointKey, Unjudged] = {}
     next_marks: dict[EndpointKey, Mark] = {}
     for endpoint in catalog.ENDPOINTS:
@@ -347,9 +348,8 @@ def newest(conn: psycopg.Connection) -> dict[EndpointKey, Newest]:
     latest = {
         key: Newest(mark.newest_fetched_at, mark.newest_answer_at) for key, mark in found.items()
     }
-    for platform, endpoint, at, answer_at in conn.execute(
-        NEWEST_SQL.format(increment=_increment(found))
-    ):
+    above = conn.execute(NEWEST_SQL.format(increment=_increment(found))).fetchall()
+    for platform, endpoint, at, answer_at in above:
         before = latest.get((platform, endpoint), Newest(None, None))
         latest[(platform, endpoint)] = Newest(
             _newest(before.fetched_at, at), _newest(before.answer_at, answer_at)

@@ -221,3 +221,15 @@ def test_a_new_record_repeating_a_judged_hash_fails_both(conn):
         ("record_hash unique", {"odd": 1, "total": 1})
     ]
     assert f"{judged[:12]}… x2" in user.summary()
+
+
+def test_an_erasure_since_the_marks_makes_the_gate_judge_everything_again(conn):
+    assert all(r.success for r in bronze.run(conn, now=NOW).values())
+    conn.commit()
+    assert bronze.marks(conn)
+    conn.execute(
+        "insert into ops.audit_log (actor, action, outcome) values ('admin', 'erase', 'ok')"
+    )
+    conn.commit()
+    assert bronze.marks(conn) == {}
+    assert bronze.run(conn, now=NOW)[("instagram", "media")].rows == 2
