@@ -178,9 +178,11 @@
 {%- endmacro %}
 
 {#- Pre-hook of an account-incremental model: list the posts the build rebuilds (the posts of the
-    changed accounts in `inputs`, see changed_posts_from), remove their rows, then take the staging models' oldest mark
-    as this model's. A full refresh or a first build only takes the mark; a build of a table
-    that has no mark yet (built before marks existed) rebuilds everything. -#}
+    changed accounts in `inputs`, see changed_posts_from), remove their rows, then take the
+    staging models' oldest mark as this model's. A full refresh or a first build only takes the
+    mark; a build of a table that has no mark yet (built before marks existed) rebuilds
+    everything. A full refresh of the staging models alone does not rebuild these: refresh them
+    together (the pipeline's full refresh does). -#}
 {% macro follow_bronze(inputs) -%}
     {%- if account_increment() %}
     create temporary table {{ changed_posts_relation() }} on commit drop as
