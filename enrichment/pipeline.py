@@ -212,7 +212,8 @@ def score_pending(
                 " as f(platform, post_id, account_id, caption_hash, sentiment, score)"
                 " on conflict (platform, post_id, model, model_version) do update set"
                 " account_id = excluded.account_id, caption_hash = excluded.caption_hash,"
-                " sentiment = excluded.sentiment, score = excluded.score, scored_at = now()",
+                " sentiment = excluded.sentiment, score = excluded.score, scored_at = now(),"
+                " scored_xid = excluded.scored_xid",
                 (
                     *key,
                     [r[0] for r in rows],

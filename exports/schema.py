@@ -300,7 +300,7 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
     ),
     ExportTable(
         "gold.post_sponsored_markers",
-        _cols(f"platform:{S} post_id:{S} sponsored_marker:{S} is_sponsored:{B}"),
+        _cols(f"platform:{S} post_id:{S} sponsored_marker:{S} is_sponsored:{B} account_id:{S}"),
         description="The disclosure marker found in each post's caption, if any.",
     ),
     ExportTable(

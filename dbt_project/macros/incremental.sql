@@ -61,24 +61,32 @@
     the build's own transaction the oldest transaction this build cannot see. It runs before the
     model's statement, whose snapshot can only see as much or more, so nothing the build missed
     is below the mark; a failed build rolls the mark back with the model. -#}
+{#- Whether the current model reads bronze records: it names a bronze source, or calls
+    bronze_increment itself (quarantine_records names its sources only while it runs, from the
+    graph). -#}
+{% macro reads_bronze_itself() -%}
+    {{ return('bronze' in (model.sources | map('first') | list)
+        or 'macro.analisa.bronze_increment' in model.depends_on.macros) }}
+{%- endmacro %}
+
 {% macro record_bronze_watermark() -%}
-    {#- reads bronze: names a bronze source, or calls bronze_increment itself (quarantine_records
-        names its sources only while it runs, from the graph) -#}
-    {%- if 'bronze' in (model.sources | map('first') | list)
-        or 'macro.analisa.bronze_increment' in model.depends_on.macros %}
-    insert into ops.bronze_watermarks (relation_name, next_xid, recorded_at)
+    {%- if reads_bronze_itself() %}
+    insert into ops.bronze_watermarks (relation_name, next_xid, built_xid, recorded_at)
     values (
         '{{ this.schema }}.{{ this.identifier }}',
         pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+        pg_current_xact_id()::text::bigint,
         now()
     )
     on conflict (relation_name) do update
-        set next_xid = excluded.next_xid, recorded_at = excluded.recorded_at
+        set next_xid = excluded.next_xid, built_xid = excluded.built_xid,
+            recorded_at = excluded.recorded_at
     {%- endif %}
 {%- endmacro %}
 
 {#- post_caption_words' pre-hook (incremental builds only): remove the words of every caption
-    that is no longer a post's current one in int_posts (edited, set to nothing, post gone). A
+    that is no longer a post's current one in int_posts (edited, set to nothing, post gone), among
+    the posts of the accounts this build rebuilds (all posts when it rebuilds everything). A
     table built before its rows carried the caption's hash is emptied: its words are split again
     (on_schema_change adds the column). -#}
 {% macro remove_outdated_caption_words() -%}
@@ -94,6 +102,15 @@
             and posts.post_id = outdated.post_id
             and {{ dbt.hash('posts.caption') }} = outdated.caption_hash
     )
+    {%- if accounts_increment() %}
+        {#- a caption changes only with its account's records (post_caption_words.sql) #}
+        and (outdated.platform, outdated.post_id) in (
+            select platform, post_id
+            from {{ ref('int_posts') }}
+            where true
+            {{ only_changed_accounts('platform', 'account_id') }}
+        )
+    {%- endif %}
     {%- endif %}
 {%- endmacro %}
 
@@ -193,13 +210,16 @@
     {%- elif is_incremental() %}
     delete from {{ this }};
     {%- endif %}
-    insert into ops.bronze_watermarks (relation_name, next_xid, reads_bronze, recorded_at)
-    select '{{ this.schema }}.{{ this.identifier }}', min(next_xid), false, now()
+    insert into ops.bronze_watermarks
+        (relation_name, next_xid, reads_bronze, built_xid, recorded_at)
+    select '{{ this.schema }}.{{ this.identifier }}', min(next_xid), false,
+        pg_current_xact_id()::text::bigint, now()
     from ops.bronze_watermarks
     where reads_bronze
     having count(*) > 0
     on conflict (relation_name) do update
-        set next_xid = excluded.next_xid, reads_bronze = false, recorded_at = excluded.recorded_at
+        set next_xid = excluded.next_xid, reads_bronze = false, built_xid = excluded.built_xid,
+            recorded_at = excluded.recorded_at
 {%- endmacro %}
 
 {#- In an account-incremental model: `and`/`where` clause keeping the rebuilt posts only. -#}
@@ -208,5 +228,165 @@
     {{ keyword }} ({{ platform_expression }}, {{ post_id_column }}) in (
         select platform, post_id from {{ changed_posts_relation() }}
     )
+    {%- endif %}
+{%- endmacro %}
+
+{#-
+    Account-incremental gold (post_caption_words, post_sponsored_markers, post_interests,
+    fct_post_engagement, influencer_interests, fct_influencer_daily): every row belongs to one
+    account and is computed from that account's rows only, so a build rebuilds the accounts whose
+    data changed and keeps every other row.
+
+    Which accounts: those with bronze records, or with enrichment scores (`scores`: the silver
+    tables the model reads), written by transactions from this model's mark up to the oldest mark
+    of the models it is built from, at any distance (`upstream_mark`). Every one of those is
+    finished (below a snapshot's xmin), and every model upstream holds all of them. The bounds are
+    read once when the model is compiled, so the pre-hook's delete and the model's select agree.
+
+    What else the rows are computed from (the model's code, its seeds, the enrichment's serving
+    version) is a fingerprint kept with the mark: when it differs, or before the first mark, or
+    when a model upstream has none, the build rebuilds everything. `--full-refresh` rebuilds the
+    table.
+-#}
+
+{#- Every model and seed the current model is built from, at any distance: (model ids, seed ids). -#}
+{% macro upstream_nodes() -%}
+    {%- set models, seeds = [], [] -%}
+    {%- set pending = model.depends_on.nodes | list -%}
+    {#- breadth first; a loop over a list that grows while it runs -#}
+    {%- for unique_id in pending -%}
+        {%- if unique_id.startswith('seed.') and unique_id not in seeds -%}
+            {%- do seeds.append(unique_id) -%}
+        {%- elif unique_id.startswith('model.') and unique_id not in models -%}
+            {%- do models.append(unique_id) -%}
+            {%- do pending.extend(graph.nodes[unique_id].depends_on.nodes) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return([models, seeds]) }}
+{%- endmacro %}
+
+{#- The oldest mark of the models the current one is built from (none: none has one). A model
+    without a mark of its own (a view, or a table built whole every time) holds what its own
+    inputs held when it was built: tables record that (`record_upstream_mark`). -#}
+{% macro upstream_mark_sql() -%}
+    {%- set models = upstream_nodes()[0] -%}
+    select min(next_xid) from ops.bronze_watermarks
+    where relation_name in (
+        {%- for unique_id in models %}
+        {%- set node = graph.nodes[unique_id] %}
+        '{{ node.schema }}.{{ node.alias or node.name }}'{{ "," if not loop.last }}
+        {%- endfor %}
+        {%- if models | length == 0 %}null{% endif %}
+    )
+{%- endmacro %}
+
+{#- What the model's rows are computed from besides its accounts' data: its code and the code of
+    every model and seed it is built from (a new release rebuilds it whole) and, for a model
+    reading the enrichment's scores, the serving version. -#}
+{% macro inputs_fingerprint(scores) -%}
+    {%- set parts = [model.checksum.checksum] -%}
+    {%- set models, seeds = upstream_nodes() -%}
+    {%- for unique_id in (models + seeds) | sort %}
+        {%- do parts.append(graph.nodes[unique_id].checksum.checksum) -%}
+    {%- endfor %}
+    {%- if scores | length > 0 and execute %}
+        {%- set serving = run_query(enrichment_serving_version()) -%}
+        {%- for row in serving.rows %}
+            {%- do parts.append(row[0] ~ '/' ~ row[1]) -%}
+        {%- endfor %}
+    {%- endif %}
+    {{ return(local_md5(parts | join('|'))) }}
+{%- endmacro %}
+
+{#- {mark, upto, fingerprint}: this model's mark (none: rebuild everything), the mark it takes. -#}
+{% macro account_follow_state(scores=[]) -%}
+    {%- if not execute or this is none -%}
+        {{ return({'mark': none, 'upto': none, 'fingerprint': none}) }}
+    {%- endif -%}
+    {%- set fingerprint = inputs_fingerprint(scores) -%}
+    {%- set found = run_query(
+        "select (select next_xid from ops.bronze_watermarks where relation_name = '"
+        ~ this.schema ~ "." ~ this.identifier ~ "' and not reads_bronze"
+        ~ " and inputs_fingerprint = '" ~ fingerprint ~ "'), (" ~ upstream_mark_sql() ~ ")"
+    ) -%}
+    {%- set mark, upto = found.columns[0].values()[0], found.columns[1].values()[0] -%}
+    {{ return({
+        'mark': (mark | int) if mark is not none and upto is not none else none,
+        'upto': (upto | int) if upto is not none else none,
+        'fingerprint': fingerprint,
+    }) }}
+{%- endmacro %}
+
+{#- Whether this build rebuilds some accounts only (else: everything). -#}
+{% macro accounts_increment(scores=[]) -%}
+    {#- a dbt unit test has no table of its own: it checks the whole-build logic #}
+    {{ return(account_follow_state(scores).mark is not none and is_incremental()) }}
+{%- endmacro %}
+
+{% macro changed_accounts_relation() -%}
+    {{ this.identifier }}__changed_accounts
+{%- endmacro %}
+
+{#- Pre-hook of an account-incremental gold model: list the accounts this build rebuilds, remove
+    their rows (everything when the whole model is rebuilt), and record the mark it takes. -#}
+{% macro follow_accounts(scores=[]) -%}
+    {%- set state = account_follow_state(scores) -%}
+    {%- if is_incremental() and state.mark is not none %}
+    create temporary table {{ changed_accounts_relation() }} on commit drop as
+    select platform, account_id
+    from bronze.raw_records
+    where ingested_xid >= {{ state.mark }} and ingested_xid < {{ state.upto }}
+    {%- for table in scores %}
+    union
+    select platform, account_id
+    from {{ source('silver', table) }}
+    where scored_xid >= {{ state.mark }} and scored_xid < {{ state.upto }}
+    {%- endfor %};
+    analyze {{ changed_accounts_relation() }};
+    {%- if 'account_id' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
+    delete from {{ this }}
+    where (platform, account_id) in (
+        select platform, account_id from {{ changed_accounts_relation() }}
+    );
+    {%- endif %}
+    {%- elif is_incremental() %}
+    delete from {{ this }};
+    {%- endif %}
+    {%- if state.upto is not none %}
+    insert into ops.bronze_watermarks
+        (relation_name, next_xid, reads_bronze, inputs_fingerprint, built_xid, recorded_at)
+    values (
+        '{{ this.schema }}.{{ this.identifier }}', {{ state.upto }}, false,
+        '{{ state.fingerprint }}', pg_current_xact_id()::text::bigint, now()
+    )
+    on conflict (relation_name) do update
+        set next_xid = excluded.next_xid, reads_bronze = false,
+            inputs_fingerprint = excluded.inputs_fingerprint, built_xid = excluded.built_xid,
+            recorded_at = excluded.recorded_at
+    {%- endif %}
+{%- endmacro %}
+
+{#- In an account-incremental gold model: `and`/`where` clause keeping the rebuilt accounts. -#}
+{% macro only_changed_accounts(platform_expression, account_expression, scores=[], keyword='and') -%}
+    {%- if accounts_increment(scores) %}
+    {{ keyword }} ({{ platform_expression }}, {{ account_expression }}) in (
+        select platform, account_id from {{ changed_accounts_relation() }}
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- Pre-hook of every model built whole (a table): record what its inputs held, so an
+    account-incremental model built from it knows how far it is current. -#}
+{% macro record_upstream_mark() -%}
+    {%- if config.get('materialized') == 'table' and this is not none and not reads_bronze_itself() %}
+    insert into ops.bronze_watermarks
+        (relation_name, next_xid, reads_bronze, built_xid, recorded_at)
+    select '{{ this.schema }}.{{ this.identifier }}', upstream.next_xid, false,
+        pg_current_xact_id()::text::bigint, now()
+    from ({{ upstream_mark_sql() }}) as upstream (next_xid)
+    where upstream.next_xid is not null
+    on conflict (relation_name) do update
+        set next_xid = excluded.next_xid, reads_bronze = false, built_xid = excluded.built_xid,
+            recorded_at = excluded.recorded_at
     {%- endif %}
 {%- endmacro %}

@@ -108,3 +108,29 @@
         else {{ w1 }}
     end)
 {%- endmacro %}
+
+{#- Two CTEs, `caption_posts` and `caption_words`: the words (post_caption_words) of each distinct
+    caption of `posts` (a relation or CTE with platform, post_id, caption), read through one post
+    holding it. Captions repeat (creators reuse their captions, hashtags and phrases), and a
+    caption's words are the same for every post holding it: terms and markers are matched once per
+    distinct caption and joined back to every post holding it. -#}
+{% macro distinct_caption_words(posts) -%}
+caption_posts as (
+
+    select platform, caption, min(post_id) as post_id
+    from {{ posts }}
+    where caption is not null
+    group by platform, caption
+
+),
+
+caption_words as (
+
+    select caption_posts.platform, caption_posts.caption, words.word
+    from {{ ref('post_caption_words') }} as words
+    inner join caption_posts
+        on caption_posts.platform = words.platform
+        and caption_posts.post_id = words.post_id
+
+)
+{%- endmacro %}

@@ -31,6 +31,7 @@ TABLES = {
     "gold.post_sponsored_markers": "platform, post_id",
     "gold.post_interests": "platform, post_id, interest, method",
     "gold.fct_influencer_daily": "platform, account_id, day",
+    "gold.influencer_interests": "platform, account_id, interest",
 }
 
 

@@ -2,6 +2,16 @@
 -- growth against earlier captures, posts published and engagement of the last 30 days. Windows
 -- are measured from capture times, never the wall clock. Formulas in fct_influencer_daily.yml.
 
+{#- Account-incremental (macros/incremental.sql, "Account-incremental gold"): a build computes
+    again the days of the accounts whose captures or posts changed, and keeps every other row. #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    indexes=[{'columns': ['platform', 'account_id']}],
+    pre_hook="{{ follow_accounts() }}",
+) }}
+
 {% set windows = [7, 30, 90] %}
 
 with
@@ -17,6 +27,8 @@ snapshots as (
         captured_at,
         {{ utc_date('captured_at') }} as day
     from {{ ref('int_account_snapshots') }}
+    where true
+    {{ only_changed_accounts('platform', 'account_id') }}
 
 ),
 
@@ -86,6 +98,7 @@ published as (
         count(*) as posts_published
     from {{ ref('fct_post_engagement') }}
     where posted_at is not null
+    {{ only_changed_accounts('platform', 'account_id') }}
     group by platform, account_id, {{ utc_date('posted_at') }}
 
 ),
@@ -97,6 +110,7 @@ rated_posts as (
     select platform, account_id, posted_at, engagement_rate_followers
     from {{ ref('fct_post_engagement') }}
     where not is_deleted
+    {{ only_changed_accounts('platform', 'account_id') }}
         and engagement_rate_followers is not null
 
 ),

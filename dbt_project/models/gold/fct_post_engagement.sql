@@ -3,11 +3,25 @@
 {#- Instagram's insights: with Business Discovery (a public creator) the platform gives none. #}
 {%- set instagram_insights = ['shares', 'views', 'reach', 'saved', 'total_interactions'] %}
 
+{#- Account-incremental (macros/incremental.sql, "Account-incremental gold"): a build measures the
+    posts of the accounts whose posts, followers or scores changed, and keeps every other row. #}
+{%- set scores = ['caption_sentiment'] %}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    indexes=[{'columns': ['platform', 'post_id']}, {'columns': ['platform', 'account_id']}],
+    pre_hook="{{ follow_accounts(['caption_sentiment']) }}",
+) }}
+
 with
 
 posts as (
 
     select * from {{ ref('int_posts') }}
+    where true
+    {{ only_changed_accounts('platform', 'account_id', scores) }}
 
 ),
 
@@ -21,6 +35,9 @@ discovery_captures as (
         captured_at
     from {{ ref('int_post_snapshots') }}
     where listing_source = 'business_discovery'
+    {%- if accounts_increment(scores) %}
+        and (platform, post_id) in (select platform, post_id from posts)
+    {%- endif %}
 
 ),
 
@@ -39,6 +56,7 @@ account_snapshots as (
         ) as superseded_at
     from {{ ref('int_account_snapshots') }}
     where followers is not null
+    {{ only_changed_accounts('platform', 'account_id', scores) }}
 
 ),
 
@@ -100,6 +118,8 @@ measured as (
         inner join ({{ enrichment_serving_version() }}) as serving_version
             on serving_version.model = scored.model
             and serving_version.model_version = scored.model_version
+        where true
+        {{ only_changed_accounts('scored.platform', 'scored.account_id', scores) }}
     ) as sentiment
         on sentiment.platform = posts.platform
         and sentiment.post_id = posts.post_id

@@ -1,6 +1,17 @@
 -- One row per (platform, account, interest) found in the account's non-deleted posts by either
 -- method of post_interests (taxonomy keywords, the enrichment's model), with the method shown.
 -- Formulas in influencer_interests.yml.
+--
+-- Account-incremental (macros/incremental.sql, "Account-incremental gold"): a build counts again
+-- the accounts whose posts or scores changed, and keeps every other row.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    indexes=[{'columns': ['platform', 'account_id']}],
+    pre_hook="{{ follow_accounts(['caption_interest_scores']) }}",
+) }}
 
 with
 
@@ -8,6 +19,7 @@ live_post_interests as (
 
     select * from {{ ref('post_interests') }}
     where not is_deleted
+    {{ only_changed_accounts('platform', 'account_id', ['caption_interest_scores']) }}
 
 ),
 

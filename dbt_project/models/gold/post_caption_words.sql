@@ -7,14 +7,17 @@
 -- their current caption yet (new posts, edited captions). Before that, the pre-hook removes the
 -- words of captions that are no longer current (edited, removed, post gone). No lookback is
 -- needed: whenever and however late a capture arrives, int_posts' current caption decides, so
--- an incremental build gives exactly the full refresh's rows.
+-- an incremental build gives exactly the full refresh's rows. Only the posts of the accounts
+-- whose data changed are looked at (macros/incremental.sql, "Account-incremental gold"): a post's
+-- caption changes only when its account has new records.
 
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     indexes=[{'columns': ['platform', 'post_id']}],
-    pre_hook="{% if is_incremental() %}{{ remove_outdated_caption_words() }}{% endif %}"
+    pre_hook="{{ follow_accounts() }};
+        {% if is_incremental() %}{{ remove_outdated_caption_words() }}{% endif %}"
 ) }}
 
 with
@@ -24,6 +27,7 @@ posts as (
     select posts.platform, posts.post_id, posts.caption
     from {{ ref('int_posts') }} as posts
     where posts.caption is not null
+    {{ only_changed_accounts('posts.platform', 'posts.account_id') }}
     {% if is_incremental() %}
     -- what the pre-hook left holds current captions only: split those without words
         and not exists (

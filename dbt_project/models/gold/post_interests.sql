@@ -2,6 +2,19 @@
 -- in the caption (macros/text_matching.sql), 'embedding' when the enrichment's model scored the
 -- caption for the interest (serving version only, caption unchanged since). Deleted posts
 -- included and flagged. Formulas in post_interests.yml.
+--
+-- Account-incremental (macros/incremental.sql, "Account-incremental gold"): a build finds the
+-- interests of the accounts whose posts or scores changed, and keeps every other row.
+
+{%- set scores = ['caption_interest_scores'] %}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    indexes=[{'columns': ['platform', 'account_id']}],
+    pre_hook="{{ follow_accounts(['caption_interest_scores']) }}",
+) }}
 
 with
 
@@ -9,30 +22,12 @@ posts as (
 
     select platform, account_id, post_id, posted_at, is_deleted, caption
     from {{ ref('int_posts') }}
+    where true
+    {{ only_changed_accounts('platform', 'account_id', scores) }}
 
 ),
 
--- captions repeat (creators reuse their captions, hashtags and phrases), and a caption's words
--- are the same for every post holding it: terms are matched once per distinct caption, through
--- the words of one post holding it, and the caption's interests joined back to all its posts
-caption_posts as (
-
-    select platform, caption, min(post_id) as post_id
-    from {{ ref('int_posts') }}
-    where caption is not null
-    group by platform, caption
-
-),
-
-caption_words as (
-
-    select caption_posts.platform, caption_posts.caption, words.word
-    from {{ ref('post_caption_words') }} as words
-    inner join caption_posts
-        on caption_posts.platform = words.platform
-        and caption_posts.post_id = words.post_id
-
-),
+{{ distinct_caption_words('posts') }},
 
 -- "#saude" and "#saúde" are one term once folded: each folded term counts once per interest
 terms as (
@@ -117,6 +112,8 @@ embedding_rows as (
         on posts.platform = scores.platform
         and posts.post_id = scores.post_id
         and {{ dbt.hash('posts.caption') }} = scores.caption_hash
+    where true
+    {{ only_changed_accounts('scores.platform', 'scores.account_id', scores) }}
 
 ),
 
@@ -131,7 +128,7 @@ keyword_rows as (
         caption_interests.terms_matched,
         posts.posted_at,
         posts.is_deleted
-    from {{ ref('int_posts') }} as posts
+    from posts
     inner join caption_interests
         on caption_interests.platform = posts.platform
         and caption_interests.caption = posts.caption

@@ -1,29 +1,29 @@
 -- One row per post of int_posts: the disclosure marker its caption holds, if any. Formulas in
 -- post_sponsored_markers.yml; matching rules in macros/text_matching.sql.
+--
+-- Account-incremental (macros/incremental.sql, "Account-incremental gold"): a build finds the
+-- markers of the accounts whose posts changed, and keeps every other row.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    indexes=[{'columns': ['platform', 'post_id']}, {'columns': ['platform', 'account_id']}],
+    pre_hook="{{ follow_accounts() }}",
+) }}
 
 with
 
--- captions repeat (creators reuse their captions, hashtags and phrases), and a caption's words
--- are the same for every post holding it: markers are looked for once per distinct caption,
--- through the words of one post holding it, and the caption's marker joined back to its posts
-caption_posts as (
+posts as (
 
-    select platform, caption, min(post_id) as post_id
+    select platform, account_id, post_id, caption
     from {{ ref('int_posts') }}
-    where caption is not null
-    group by platform, caption
+    where true
+    {{ only_changed_accounts('platform', 'account_id') }}
 
 ),
 
-caption_words as (
-
-    select caption_posts.platform, caption_posts.caption, words.word
-    from {{ ref('post_caption_words') }} as words
-    inner join caption_posts
-        on caption_posts.platform = words.platform
-        and caption_posts.post_id = words.post_id
-
-),
+{{ distinct_caption_words('posts') }},
 
 markers as (
 
@@ -92,8 +92,9 @@ select
     posts.platform,
     posts.post_id,
     found.marker as sponsored_marker,
-    (found.marker is not null) as is_sponsored
-from {{ ref('int_posts') }} as posts
+    (found.marker is not null) as is_sponsored,
+    posts.account_id
+from posts
 left join found
     on found.platform = posts.platform
     and found.caption = posts.caption

@@ -3,6 +3,7 @@
 long it ran, and records an earlier build read are not read again."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -169,4 +170,137 @@ def test_account_incremental_models_rebuild_the_changed_accounts_only(db_url, tm
     with psycopg.connect(db_url) as conn:
         full = posts_state(conn)
     for model in POSTS:
+        assert [row for row, _ in incremental[model]] == [row for row, _ in full[model]], model
+
+
+GOLD = (
+    "post_caption_words",
+    "post_sponsored_markers",
+    "post_interests",
+    "fct_post_engagement",
+    "influencer_interests",
+    "fct_influencer_daily",
+)
+
+
+def gold_state(conn) -> dict[str, list[tuple]]:
+    """The account-incremental gold models' rows, with the transaction that wrote each row."""
+    return {
+        model: conn.execute(
+            f"select to_jsonb(t), xmin::text from gold.{model} as t order by to_jsonb(t)::text"
+        ).fetchall()
+        for model in GOLD
+    }
+
+
+@pytest.mark.timeout(420)
+def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp_path):
+    from tests.integration.transforms.test_dbt_models import at, ig_item, ig_page, ig_profile
+
+    def listing(account, day, items):
+        return ig_page(account, f"{account}-r{day}", at(day, "08:00:00"), items, last=True)
+
+    def followers(account, day, count):
+        return ig_profile(
+            account, f"u{account.lower()}", count, 10, 2, at(day, "07:00:00"), f"{account}-r{day}"
+        )
+
+    posted = "2026-09-30T10:00:00+0000"
+    with psycopg.connect(db_url) as conn:
+        write_records(
+            conn,
+            [
+                followers("A", 1, 1000),
+                listing(
+                    "A", 1, [ig_item("A1", posted, 3, likes=7, caption="Treino de hoje #fitness")]
+                ),
+                followers("B", 1, 500),
+                listing(
+                    "B", 1, [ig_item("B1", posted, 5, likes=20, caption="Receita #publi #food")]
+                ),
+            ],
+        )
+    select = ["build", "--select", "+influencer_interests", "+fct_influencer_daily"]
+    result = run_dbt(select, db_url, tmp_path)
+    assert result.returncode == 0, dbt_output(result)
+    with psycopg.connect(db_url) as conn:
+        before = gold_state(conn)
+        # day 2: A edits its caption into a sponsored one and gains followers; B is quiet
+        write_records(
+            conn,
+            [
+                followers("A", 2, 2000),
+                listing("A", 2, [ig_item("A1", posted, 3, likes=9, caption="Treino #publi")]),
+            ],
+        )
+    result = run_dbt(select, db_url, tmp_path)
+    assert result.returncode == 0, dbt_output(result)
+    with psycopg.connect(db_url) as conn:
+        incremental = gold_state(conn)
+        engagement = conn.execute(
+            "select post_id, followers_at_capture, engagement_rate_followers, is_sponsored,"
+            " sponsored_marker from gold.fct_post_engagement order by 1"
+        ).fetchall()
+        interests = conn.execute(
+            "select account_id, interest, posts_with_interest from gold.influencer_interests"
+            " order by 1, 2"
+        ).fetchall()
+        daily = conn.execute(
+            "select account_id, day::text, followers from gold.fct_influencer_daily order by 1, 2"
+        ).fetchall()
+        marks = dict(
+            conn.execute(
+                "select relation_name, inputs_fingerprint is not null from ops.bronze_watermarks"
+                " where relation_name like 'gold.%'"
+            ).fetchall()
+        )
+    # A1: (9 likes + 3 comments) × 100 / 2,000 followers in force at its day-2 capture = 0.6
+    assert engagement == [
+        ("A1", 2000, Decimal("0.6000"), True, "#publi"),
+        ("B1", 500, Decimal("5.0000"), True, "#publi"),
+    ]
+    # the edited caption lost #fitness ("treino" is a fitness term of the seed, so it stays)
+    assert ("A", "fitness", 1) in interests and ("B", "food", 1) in interests
+    assert daily == [("A", "2026-10-01", 1000), ("A", "2026-10-02", 2000), ("B", "2026-10-01", 500)]
+    assert {f"gold.{model}" for model in GOLD} <= {name for name, has in marks.items() if has}
+    for model in GOLD:
+        # B's rows kept as they were (same writing transaction), A's written again
+        def of(rows, account):
+            return [r for r in rows if (r[0].get("account_id") or r[0]["post_id"][:1]) == account]
+
+        kept = of(before[model], "B")
+        assert kept and kept == of(incremental[model], "B"), model
+        rebuilt = of(incremental[model], "A")
+        old_xmins = {xmin for _, xmin in before[model]}
+        assert rebuilt and not {xmin for _, xmin in rebuilt} & old_xmins, model
+
+    # after an incremental build a data test reads the rows the build wrote (and, for a
+    # uniqueness test, every row sharing their keys): a copy of A1's row is caught ...
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "insert into gold.post_sponsored_markers"
+            " select * from gold.post_sponsored_markers where post_id = 'A1'"
+        )
+    unique = "unique_combination_post_sponsored_markers_platform__post_id"
+    result = run_dbt(["test", "--select", unique], db_url, tmp_path)
+    assert result.returncode == 1 and "Got 1 result" in dbt_output(result)
+    # ... a row no build wrote is left to the check of every row (var check_all_rows)
+    with psycopg.connect(db_url) as conn:
+        conn.execute("delete from gold.post_sponsored_markers where post_id = 'A1'")
+        conn.execute("update gold.post_sponsored_markers set is_sponsored = null")
+    not_null = "not_null_post_sponsored_markers_is_sponsored"
+    result = run_dbt(["test", "--select", not_null], db_url, tmp_path)
+    assert result.returncode == 0, dbt_output(result)
+    result = run_dbt(
+        ["test", "--select", not_null, "--vars", "{check_all_rows: true}"], db_url, tmp_path
+    )
+    assert result.returncode == 1 and "Got 1 result" in dbt_output(result)
+
+    with psycopg.connect(db_url) as conn:
+        conn.execute("truncate gold.post_sponsored_markers")
+    result = run_dbt([*select, "--full-refresh"], db_url, tmp_path)
+    assert result.returncode == 0, dbt_output(result)
+    with psycopg.connect(db_url) as conn:
+        full = gold_state(conn)
+    for model in GOLD:
         assert [row for row, _ in incremental[model]] == [row for row, _ in full[model]], model
