@@ -222,10 +222,10 @@
             recorded_at = excluded.recorded_at
 {%- endmacro %}
 
-{#- In an account-incremental model: `and`/`where` clause keeping the rebuilt posts only. -#}
-{% macro only_changed_posts(platform_expression, post_id_column, keyword='where') -%}
+{#- In an account-incremental model: `where` clause keeping the rebuilt posts only. -#}
+{% macro only_changed_posts(platform_expression, post_id_column) -%}
     {%- if account_increment() %}
-    {{ keyword }} ({{ platform_expression }}, {{ post_id_column }}) in (
+    where ({{ platform_expression }}, {{ post_id_column }}) in (
         select platform, post_id from {{ changed_posts_relation() }}
     )
     {%- endif %}
@@ -366,10 +366,10 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- In an account-incremental gold model: `and`/`where` clause keeping the rebuilt accounts. -#}
-{% macro only_changed_accounts(platform_expression, account_expression, scores=[], keyword='and') -%}
+{#- In an account-incremental gold model: `and` clause keeping the rebuilt accounts' rows. -#}
+{% macro only_changed_accounts(platform_expression, account_expression, scores=[]) -%}
     {%- if accounts_increment(scores) %}
-    {{ keyword }} ({{ platform_expression }}, {{ account_expression }}) in (
+    and ({{ platform_expression }}, {{ account_expression }}) in (
         select platform, account_id from {{ changed_accounts_relation() }}
     )
     {%- endif %}

@@ -1,10 +1,23 @@
 -- One row per (platform, account) with at least one account snapshot. Formulas in dim_influencers.yml.
+--
+-- Account-incremental (macros/incremental.sql, "Account-incremental gold"): every figure is the
+-- account's own, so a build computes again the accounts whose data changed and keeps the others.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    indexes=[{'columns': ['platform', 'account_id']}],
+    pre_hook="{{ follow_accounts() }}",
+) }}
 
 with
 
 account_snapshots as (
 
     select * from {{ ref('int_account_snapshots') }}
+    where true
+    {{ only_changed_accounts('platform', 'account_id') }}
 
 ),
 
@@ -22,6 +35,8 @@ posts as (
         engagement_rate_reach,
         engagement_rate_views
     from {{ ref('fct_post_engagement') }}
+    where true
+    {{ only_changed_accounts('platform', 'account_id') }}
 
 ),
 
@@ -156,6 +171,8 @@ coverage as (
 
     select platform, account_id, min(coverage) as audience_coverage
     from {{ ref('audience_segments') }}
+    where true
+    {{ only_changed_accounts('platform', 'account_id') }}
     group by platform, account_id
 
 ),
@@ -166,6 +183,8 @@ latest_day as (
         *,
         row_number() over (partition by platform, account_id order by day desc) as recency_rank
     from {{ ref('fct_influencer_daily') }}
+    where true
+    {{ only_changed_accounts('platform', 'account_id') }}
 
 )
 

@@ -24,7 +24,11 @@ with
 
 posts as (
 
-    select posts.platform, posts.post_id, posts.caption
+    select
+        posts.platform,
+        posts.post_id,
+        posts.caption,
+        {{ dbt.hash('posts.caption') }} as caption_hash
     from {{ ref('int_posts') }} as posts
     where posts.caption is not null
     {{ only_changed_accounts('posts.platform', 'posts.account_id') }}
@@ -40,22 +44,15 @@ posts as (
 
 ),
 
--- captions repeat (creators reuse their captions, hashtags and phrases): each distinct caption
--- is hashed and split once, and its words are joined back to every post holding it
-captions as (
-
-    select caption, {{ dbt.hash('caption') }} as caption_hash
-    from posts
-    group by caption
-
-),
-
+-- each caption is cut on spaces where it stands (cheap), and its pieces carry the post they
+-- belong to: joining words back to posts through the caption text cost a sort of every piece
+-- with its caption
 pieces as (
 
-    select captions.caption, captions.caption_hash,
-        {{ split_piece('captions.caption', 'piece') }} as piece
-    from captions
-    {{ split_on_spaces('captions.caption', 'piece') }}
+    select posts.platform, posts.post_id, posts.caption_hash,
+        {{ split_piece('posts.caption', 'piece') }} as piece
+    from posts
+    {{ split_on_spaces('posts.caption', 'piece') }}
 
 ),
 
@@ -78,23 +75,14 @@ piece_words as (
     {{ split_on_spaces(normal_piece, 'piece_word') }}
     where {{ split_piece(normal_piece, 'piece_word') }} <> ''
 
-),
-
--- a word written twice in a caption is two rows here, so twice in every post holding it
-caption_words as (
-
-    select pieces.caption, pieces.caption_hash, piece_words.word
-    from pieces
-    inner join piece_words
-        on piece_words.piece = pieces.piece
-
 )
 
+-- a word written twice in a caption is two rows here
 select
-    posts.platform,
-    posts.post_id,
-    caption_words.word,
-    caption_words.caption_hash
-from posts
-inner join caption_words
-    on caption_words.caption = posts.caption
+    pieces.platform,
+    pieces.post_id,
+    piece_words.word,
+    pieces.caption_hash
+from pieces
+inner join piece_words
+    on piece_words.piece = pieces.piece

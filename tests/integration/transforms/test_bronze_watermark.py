@@ -180,6 +180,7 @@ GOLD = (
     "fct_post_engagement",
     "influencer_interests",
     "fct_influencer_daily",
+    "dim_influencers",
 )
 
 
@@ -220,7 +221,7 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
                 ),
             ],
         )
-    select = ["build", "--select", "+influencer_interests", "+fct_influencer_daily"]
+    select = ["build", "--select", "+influencer_interests", "+dim_influencers"]
     result = run_dbt(select, db_url, tmp_path)
     assert result.returncode == 0, dbt_output(result)
     with psycopg.connect(db_url) as conn:
