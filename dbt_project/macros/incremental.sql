@@ -57,10 +57,6 @@
     {{ return(found.columns[0].values()[0] | int) }}
 {%- endmacro %}
 
-{#- Pre-hook of every silver model (dbt_project.yml): for a model that reads bronze, record in
-    the build's own transaction the oldest transaction this build cannot see. It runs before the
-    model's statement, whose snapshot can only see as much or more, so nothing the build missed
-    is below the mark; a failed build rolls the mark back with the model. -#}
 {#- Whether the current model reads bronze records: it names a bronze source, or calls
     bronze_increment itself (quarantine_records names its sources only while it runs, from the
     graph). -#}
@@ -69,6 +65,10 @@
         or 'macro.analisa.bronze_increment' in model.depends_on.macros) }}
 {%- endmacro %}
 
+{#- Pre-hook of every silver model (dbt_project.yml): for a model that reads bronze, record in
+    the build's own transaction the oldest transaction this build cannot see. It runs before the
+    model's statement, whose snapshot can only see as much or more, so nothing the build missed
+    is below the mark; a failed build rolls the mark back with the model. -#}
 {% macro record_bronze_watermark() -%}
     {%- if reads_bronze_itself() %}
     insert into ops.bronze_watermarks (relation_name, next_xid, built_xid, recorded_at)
@@ -233,9 +233,9 @@
 
 {#-
     Account-incremental gold (post_caption_words, post_sponsored_markers, post_interests,
-    fct_post_engagement, influencer_interests, fct_influencer_daily): every row belongs to one
-    account and is computed from that account's rows only, so a build rebuilds the accounts whose
-    data changed and keeps every other row.
+    fct_post_engagement, influencer_interests, fct_influencer_daily, dim_influencers): every row
+    belongs to one account and is computed from that account's rows only, so a build rebuilds the
+    accounts whose data changed and keeps every other row.
 
     Which accounts: those with bronze records, or with enrichment scores (`scores`: the silver
     tables the model reads), written by transactions from this model's mark up to the oldest mark
