@@ -113,14 +113,25 @@
     caption of `posts` (a relation or CTE with platform, post_id, caption), read through one post
     holding it. Captions repeat (creators reuse their captions, hashtags and phrases), and a
     caption's words are the same for every post holding it: terms and markers are matched once per
-    distinct caption and joined back to every post holding it. -#}
-{% macro distinct_caption_words(posts) -%}
+    distinct caption and joined back to every post holding it.
+
+    `few_posts` (an account-incremental build): every post's words are read instead, which gives
+    the same matches (the matches are kept once per caption): grouping a few thousand posts saves
+    nothing, and the planner cannot count the groups, so it took a handful of words for tens of
+    thousands and matched them against every term in a loop. -#}
+{% macro distinct_caption_words(posts, few_posts=false) -%}
 caption_posts as (
 
+    {%- if few_posts %}
+    select platform, caption, post_id
+    from {{ posts }}
+    where caption is not null
+    {%- else %}
     select platform, caption, min(post_id) as post_id
     from {{ posts }}
     where caption is not null
     group by platform, caption
+    {%- endif %}
 
 ),
 

@@ -50,3 +50,16 @@
 {% macro default__type_exact_numeric() -%}
     numeric
 {%- endmacro %}
+
+{#- `with name as {{ computed_once() }} (...)`: the CTE is computed once and its rows kept, where
+    the database lets a query say so (PostgreSQL 12+). For an aggregate joined back to rows the
+    planner expects few of: without it, a plan that loops over them (an incremental build's small
+    set of accounts) computes the aggregate again on every loop. -#}
+{% macro computed_once() -%}
+    {{ return(adapter.dispatch('computed_once', 'analisa')()) }}
+{%- endmacro %}
+{% macro default__computed_once() -%}
+{%- endmacro %}
+{% macro postgres__computed_once() -%}
+    materialized
+{%- endmacro %}

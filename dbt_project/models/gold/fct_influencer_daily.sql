@@ -66,7 +66,8 @@ known_followers as (
 ),
 
 -- for each window N: the last capture with followers at or before the same time N days earlier
-reference_times as (
+-- computed once: joined back to the days (macros/types_and_time.sql)
+reference_times as {{ computed_once() }} (
 
     select
         days.platform,
@@ -115,7 +116,8 @@ rated_posts as (
 
 ),
 
-engagement_30d as (
+-- computed once: joined back to the days (macros/types_and_time.sql)
+engagement_30d as {{ computed_once() }} (
 
     select
         days.platform,

@@ -60,32 +60,12 @@ account_snapshots as (
 
 ),
 
--- point in time: the latest account snapshot at or before the post's latest capture
-followers_in_force as (
-
-    select
-        posts.platform,
-        posts.post_id,
-        account_snapshots.followers,
-        account_snapshots.captured_at as account_captured_at
-    from posts
-    inner join account_snapshots
-        on account_snapshots.platform = posts.platform
-        and account_snapshots.account_id = posts.account_id
-        and account_snapshots.captured_at <= posts.captured_at
-        and (
-            account_snapshots.superseded_at > posts.captured_at
-            or account_snapshots.superseded_at is null
-        )
-
-),
-
 measured as (
 
     select
         posts.*,
-        followers_in_force.followers as followers_at_capture,
-        followers_in_force.account_captured_at,
+        account_snapshots.followers as followers_at_capture,
+        account_snapshots.captured_at as account_captured_at,
         case
             when discovery_captures.post_id is not null then 'public'
             else 'connected'
@@ -102,9 +82,17 @@ measured as (
         sentiment.sentiment as caption_sentiment,
         cast(sentiment.score as {{ type_exact_numeric() }}) as caption_sentiment_score
     from posts
-    left join followers_in_force
-        on followers_in_force.platform = posts.platform
-        and followers_in_force.post_id = posts.post_id
+    -- point in time: the account snapshot in force at the post's latest capture (the latest at or
+    -- before it), joined on the account (an equality the planner counts right) and then on the
+    -- interval; a separate step joined back on the post was planned as a loop over every pair
+    left join account_snapshots
+        on account_snapshots.platform = posts.platform
+        and account_snapshots.account_id = posts.account_id
+        and account_snapshots.captured_at <= posts.captured_at
+        and (
+            account_snapshots.superseded_at > posts.captured_at
+            or account_snapshots.superseded_at is null
+        )
     left join discovery_captures
         on discovery_captures.platform = posts.platform
         and discovery_captures.post_id = posts.post_id

@@ -27,7 +27,7 @@ posts as (
 
 ),
 
-{{ distinct_caption_words('posts') }},
+{{ distinct_caption_words('posts', few_posts=accounts_increment(scores)) }},
 
 -- "#saude" and "#saúde" are one term once folded: each folded term counts once per interest
 terms as (

@@ -23,7 +23,7 @@ posts as (
 
 ),
 
-{{ distinct_caption_words('posts') }},
+{{ distinct_caption_words('posts', few_posts=accounts_increment()) }},
 
 markers as (
 
