@@ -109,39 +109,38 @@
     end)
 {%- endmacro %}
 
-{#- Two CTEs, `caption_posts` and `caption_words`: the words (post_caption_words) of each distinct
-    caption of `posts` (a relation or CTE with platform, post_id, caption), read through one post
-    holding it. Captions repeat (creators reuse their captions, hashtags and phrases), and a
-    caption's words are the same for every post holding it: terms and markers are matched once per
-    distinct caption and joined back to every post holding it.
+{#- The body of a CTE: one row per (post, lookup row) whose lookup word is among the post's words
+    (post_caption_words), with the lookup's `columns`; a word written twice is one match.
+    `lookup` is a small CTE with a `lookup_word` column. `distinct=false` keeps a word written
+    twice as two rows, for a caller that counts distinct matches anyway.
 
-    `few_posts` (an account-incremental build): every post's words are read instead, which gives
-    the same matches (the matches are kept once per caption): grouping a few thousand posts saves
-    nothing, and the planner cannot count the groups, so it took a handful of words for tens of
-    thousands and matched them against every term in a loop. -#}
-{% macro distinct_caption_words(posts, few_posts=false) -%}
-caption_posts as (
-
-    {%- if few_posts %}
-    select platform, caption, post_id
-    from {{ posts }}
-    where caption is not null
-    {%- else %}
-    select platform, caption, min(post_id) as post_id
-    from {{ posts }}
-    where caption is not null
-    group by platform, caption
-    {%- endif %}
-
-),
-
-caption_words as (
-
-    select caption_posts.platform, caption_posts.caption, words.word
+    A whole build matches every word against the lookup and nothing else: the lookup is small,
+    so the matches are a fraction of the words, joined to the posts afterwards. (Joined to the
+    posts first, the planner, misjudging how many words match an expression it cannot count,
+    sorted every word of every post.) `few_posts` (an account-incremental build): the words of
+    the `posts` CTE only, read by post. -#}
+{% macro caption_word_matches(lookup, columns, posts=none, few_posts=false, distinct=true) -%}
+    select {{ "distinct" if distinct }}
+        words.platform,
+        words.post_id,
+        {%- for column in columns %}
+        {{ lookup }}.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
     from {{ ref('post_caption_words') }} as words
-    inner join caption_posts
-        on caption_posts.platform = words.platform
-        and caption_posts.post_id = words.post_id
+    inner join {{ lookup }}
+        on {{ lookup }}.lookup_word = words.word
+    {%- if few_posts %}
+    inner join {{ posts }}
+        on {{ posts }}.platform = words.platform
+        and {{ posts }}.post_id = words.post_id
+    {%- endif %}
+{%- endmacro %}
 
-)
+{#- The distinct values of `expression` in one text, in order, separated by `separator` (a SQL
+    string literal): an ordered aggregate, so the rows are sorted once by the group and value. -#}
+{% macro listagg_distinct(expression, separator) -%}
+    {{ return(adapter.dispatch('listagg_distinct', 'analisa')(expression, separator)) }}
+{%- endmacro %}
+{% macro default__listagg_distinct(expression, separator) -%}
+    string_agg(distinct {{ expression }}, {{ separator }} order by {{ expression }})
 {%- endmacro %}

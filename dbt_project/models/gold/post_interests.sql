@@ -27,8 +27,6 @@ posts as (
 
 ),
 
-{{ distinct_caption_words('posts', few_posts=accounts_increment(scores)) }},
-
 -- "#saude" and "#saúde" are one term once folded: each folded term counts once per interest
 terms as (
 
@@ -56,29 +54,74 @@ lookup_words as (
 
 ),
 
--- a word written twice in a caption is one match
-candidates as (
+-- each post's words matched to the lookup (a word written twice is two rows here, counted once
+-- below)
+word_matches as (
 
-    select distinct caption_words.platform, caption_words.caption, lookup_words.interest,
-        lookup_words.term_text, lookup_words.is_phrase
-    from caption_words
-    inner join lookup_words
-        on lookup_words.lookup_word = caption_words.word
+    {{ caption_word_matches('lookup_words', ['interest', 'term_text', 'is_phrase'],
+        posts='posts', few_posts=accounts_increment(scores), distinct=false) }}
 
 ),
 
-caption_interests as (
+-- a phrase is searched in the caption's normal form, made once per post holding a phrase's
+-- lookup word (a regular expression per caption: the posts are kept first, so it is not computed
+-- for every post while they are being picked)
+phrase_posts as {{ computed_once() }} (
+
+    select posts.platform, posts.post_id, posts.caption
+    from posts
+    where exists (
+        select 1
+        from word_matches
+        where word_matches.is_phrase
+            and word_matches.platform = posts.platform
+            and word_matches.post_id = posts.post_id
+    )
+
+),
+
+phrase_captions as (
+
+    select platform, post_id, {{ match_text('caption') }} as caption_text
+    from phrase_posts
+
+),
+
+-- grouped on the post alone, and the post's other columns joined afterwards: the sort of every
+-- match carries only what it groups and lists
+post_matches as (
 
     select
-        platform,
-        caption,
-        interest,
-        {{ dbt.listagg('term_text', "', '", 'order by term_text') }} as matched_terms,
-        count(*) as terms_matched
-    from candidates
-    where not is_phrase
-        or {{ dbt.position("' ' || term_text || ' '", match_text('caption')) }} > 0
-    group by platform, caption, interest
+        word_matches.platform,
+        word_matches.post_id,
+        word_matches.interest,
+        {{ listagg_distinct('word_matches.term_text', "', '") }} as matched_terms,
+        count(distinct word_matches.term_text) as terms_matched
+    from word_matches
+    left join phrase_captions
+        on phrase_captions.platform = word_matches.platform
+        and phrase_captions.post_id = word_matches.post_id
+    where not word_matches.is_phrase
+        or {{ dbt.position("' ' || word_matches.term_text || ' '", 'phrase_captions.caption_text') }} > 0
+    group by word_matches.platform, word_matches.post_id, word_matches.interest
+
+),
+
+keyword_rows as (
+
+    select
+        posts.platform,
+        posts.account_id,
+        posts.post_id,
+        post_matches.interest,
+        post_matches.matched_terms,
+        post_matches.terms_matched,
+        posts.posted_at,
+        posts.is_deleted
+    from post_matches
+    inner join posts
+        on posts.platform = post_matches.platform
+        and posts.post_id = post_matches.post_id
 
 ),
 
@@ -114,24 +157,6 @@ embedding_rows as (
         and {{ dbt.hash('posts.caption') }} = scores.caption_hash
     where true
     {{ only_changed_accounts('scores.platform', 'scores.account_id', scores) }}
-
-),
-
-keyword_rows as (
-
-    select
-        posts.platform,
-        posts.account_id,
-        posts.post_id,
-        caption_interests.interest,
-        caption_interests.matched_terms,
-        caption_interests.terms_matched,
-        posts.posted_at,
-        posts.is_deleted
-    from posts
-    inner join caption_interests
-        on caption_interests.platform = posts.platform
-        and caption_interests.caption = posts.caption
 
 )
 

@@ -9,7 +9,7 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     indexes=[{'columns': ['platform', 'post_id']}, {'columns': ['platform', 'account_id']}],
-    pre_hook="{{ follow_accounts() }}",
+    pre_hook=["{{ follow_accounts() }}", "{{ hash_join_lookups() }}"],
 ) }}
 
 with
@@ -22,8 +22,6 @@ posts as (
     {{ only_changed_accounts('platform', 'account_id') }}
 
 ),
-
-{{ distinct_caption_words('posts', few_posts=accounts_increment()) }},
 
 markers as (
 
@@ -47,23 +45,24 @@ lookup_words as (
 
 ),
 
-candidates as (
+candidates as {{ computed_once() }} (
 
-    select distinct caption_words.platform, caption_words.caption, lookup_words.marker,
-        lookup_words.priority, lookup_words.marker_text, lookup_words.is_phrase
-    from caption_words
-    inner join lookup_words
-        on lookup_words.lookup_word = caption_words.word
+    {{ caption_word_matches('lookup_words', ['marker', 'priority', 'marker_text', 'is_phrase'],
+        posts='posts', few_posts=accounts_increment()) }}
 
 ),
 
 all_found as (
 
-    select platform, caption, marker, priority, marker_text,
-        count(*) over (partition by platform, caption) as markers_found
+    select candidates.platform, candidates.post_id, candidates.marker, candidates.priority,
+        candidates.marker_text, posts.caption,
+        count(*) over (partition by candidates.platform, candidates.post_id) as markers_found
     from candidates
-    where not is_phrase
-        or {{ dbt.position("' ' || marker_text || ' '", match_text('caption')) }} > 0
+    inner join posts
+        on posts.platform = candidates.platform
+        and posts.post_id = candidates.post_id
+    where not candidates.is_phrase
+        or {{ dbt.position("' ' || candidates.marker_text || ' '", match_text('posts.caption')) }} > 0
 
 ),
 
@@ -73,10 +72,10 @@ found as (
 
     select
         platform,
-        caption,
+        post_id,
         marker,
         row_number() over (
-            partition by platform, caption
+            partition by platform, post_id
             order by
                 case
                     when markers_found = 1 then 1
@@ -97,5 +96,5 @@ select
 from posts
 left join found
     on found.platform = posts.platform
-    and found.caption = posts.caption
+    and found.post_id = posts.post_id
     and found.marker_rank = 1
