@@ -133,6 +133,13 @@ def test_incremental_embedding_scores_and_versions(db_url, models):
         )
         assert top["baker-0"] == "food" and top["traveller-0"] == "travel"
         assert top["runner-0"] == "fitness"
+        # what gold reads to know which accounts' scores changed (macros/incremental.sql)
+        scored_before = dict(
+            conn.execute(
+                "select post_id, scored_xid from silver.caption_sentiment"
+                " where post_id in ('baker-2', 'baker-3')"
+            ).fetchall()
+        )
         # an edited caption is embedded and scored again; nothing else is
         conn.execute(
             "update silver.int_posts set caption = 'Viagem para Salvador, praias lindas'"
@@ -158,6 +165,24 @@ def test_incremental_embedding_scores_and_versions(db_url, models):
             == "travel"
         )
         assert serving_version(conn) == (embedder.model, classifier.version, embedder.version)
+        # the re-scored caption's rows carry the transaction that wrote them, in both tables (the
+        # sentiment row was updated in place: the upsert sets it anew); the other post's do not
+        sentiment_xids = dict(
+            conn.execute(
+                "select post_id, scored_xid from silver.caption_sentiment"
+                " where post_id in ('baker-2', 'baker-3')"
+            ).fetchall()
+        )
+        interest_xids = {
+            row[0]
+            for row in conn.execute(
+                "select distinct scored_xid from silver.caption_interest_scores"
+                " where post_id = 'baker-3'"
+            ).fetchall()
+        }
+        assert sentiment_xids["baker-2"] == scored_before["baker-2"]
+        assert sentiment_xids["baker-3"] > scored_before["baker-3"]
+        assert interest_xids == {sentiment_xids["baker-3"]}
 
     # a new version fills over runs (10 captions per run) while the complete one serves
     upgraded = NextVersion(embedder)
