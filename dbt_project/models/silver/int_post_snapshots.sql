@@ -8,6 +8,11 @@
 --   3. another round's, the latest at or before the listing capture (point in time).
 -- Another round's later insights are never used: they describe a later state of the post.
 --
+-- One row per capture by construction, so no sort of every capture drops duplicates: staging
+-- keeps one answer per (post, capture), and one insights capture at most is chosen for each (the
+-- first of its round, or else the one in force, whose intervals do not overlap). The uniqueness
+-- test on (platform, post_id, captured_at) holds it.
+--
 -- Account-incremental (macros/incremental.sql): a build rebuilds every capture of the posts that
 -- the accounts with new bronze records list or have insights for, and keeps the other rows.
 
@@ -177,18 +182,6 @@ unioned as (
     union all
     select * from tiktok
 
-),
-
-deduplicated as (
-
-    select
-        *,
-        row_number() over (
-            partition by platform, post_id, captured_at
-            order by record_id desc
-        ) as duplicate_rank
-    from unioned
-
 )
 
 select
@@ -212,5 +205,4 @@ select
     round_id,
     record_id,
     captured_at
-from deduplicated
-where duplicate_rank = 1
+from unioned
