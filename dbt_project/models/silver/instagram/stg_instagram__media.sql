@@ -65,7 +65,8 @@ listed as (
 deduplicated as (
 
     -- the kept answer of each (post, capture) is chosen on the keys alone, before the text work
-    -- below, which is then done once per kept row
+    -- below, which is then done once per kept row; the values are read out of the answer first,
+    -- so the sort carries them and not the whole answer
     select *
     from (
         select
@@ -75,7 +76,13 @@ deduplicated as (
             record_id,
             listing_source,
             page_position,
-            item,
+            {{ json_text('item', 'media_type') }} as media_type,
+            {{ json_text('item', 'media_product_type') }} as media_product_type,
+            {{ parse_iso_timestamp(json_text('item', 'timestamp')) }} as posted_at,
+            -- absent when the owner hides likes: stays null, never 0
+            {{ json_bigint('item', 'like_count') }} as like_count,
+            {{ json_bigint('item', 'comments_count') }} as comments_count,
+            {{ json_text('item', 'permalink') }} as permalink,
             {{ json_text('item', 'caption') }} as caption_text,
             fetched_at as captured_at,
             ingested_at,
@@ -112,13 +119,12 @@ select
     deduplicated.page_position,
     captions.caption,
     captions.hashtags,
-    {{ json_text('deduplicated.item', 'media_type') }} as media_type,
-    {{ json_text('deduplicated.item', 'media_product_type') }} as media_product_type,
-    {{ parse_iso_timestamp(json_text('deduplicated.item', 'timestamp')) }} as posted_at,
-    -- absent when the owner hides likes: stays null, never 0
-    {{ json_bigint('deduplicated.item', 'like_count') }} as like_count,
-    {{ json_bigint('deduplicated.item', 'comments_count') }} as comments_count,
-    {{ json_text('deduplicated.item', 'permalink') }} as permalink,
+    deduplicated.media_type,
+    deduplicated.media_product_type,
+    deduplicated.posted_at,
+    deduplicated.like_count,
+    deduplicated.comments_count,
+    deduplicated.permalink,
     deduplicated.captured_at,
     deduplicated.ingested_at
 from deduplicated

@@ -40,7 +40,8 @@ listed as (
 deduplicated as (
 
     -- the kept answer of each (video, capture) is chosen on the keys alone, before the text work
-    -- below, which is then done once per kept row
+    -- below, which is then done once per kept row; the values are read out of the answer first,
+    -- so the sort carries them and not the whole answer
     select *
     from (
         select
@@ -49,7 +50,12 @@ deduplicated as (
             round_id,
             record_id,
             page_position,
-            video,
+            {{ epoch_to_timestamp(json_bigint('video', 'create_time')) }} as posted_at,
+            {{ json_bigint('video', 'duration') }} as duration_seconds,
+            {{ json_bigint('video', 'like_count') }} as like_count,
+            {{ json_bigint('video', 'comment_count') }} as comment_count,
+            {{ json_bigint('video', 'share_count') }} as share_count,
+            {{ json_bigint('video', 'view_count') }} as view_count,
             {{ json_text('video', 'title') }} as title_text,
             {{ json_text('video', 'video_description') }} as description_text,
             fetched_at as captured_at,
@@ -97,12 +103,12 @@ select
         else descriptions.hashtags
     end as hashtags,
     'VIDEO' as media_type,
-    {{ epoch_to_timestamp(json_bigint('deduplicated.video', 'create_time')) }} as posted_at,
-    {{ json_bigint('deduplicated.video', 'duration') }} as duration_seconds,
-    {{ json_bigint('deduplicated.video', 'like_count') }} as like_count,
-    {{ json_bigint('deduplicated.video', 'comment_count') }} as comment_count,
-    {{ json_bigint('deduplicated.video', 'share_count') }} as share_count,
-    {{ json_bigint('deduplicated.video', 'view_count') }} as view_count,
+    deduplicated.posted_at,
+    deduplicated.duration_seconds,
+    deduplicated.like_count,
+    deduplicated.comment_count,
+    deduplicated.share_count,
+    deduplicated.view_count,
     deduplicated.captured_at,
     deduplicated.ingested_at
 from deduplicated
