@@ -65,8 +65,8 @@ listed as (
 deduplicated as (
 
     -- the kept answer of each (post, capture) is chosen on the keys alone, before the text work
-    -- below, which is then done once per kept row; the values are read out of the answer first,
-    -- so the sort carries them and not the whole answer
+    -- below, which is then done once per kept row; the values are read out of the answer here,
+    -- so the rows joined to their texts below carry the values, not the whole answer
     select *
     from (
         select
