@@ -119,7 +119,7 @@
     posts first, the planner, misjudging how many words match an expression it cannot count,
     sorted every word of every post.) `few_posts` (an account-incremental build): the words of
     the `posts` CTE only, read by post. -#}
-{% macro caption_word_matches(lookup, columns, posts=none, few_posts=false, distinct=true) -%}
+{% macro caption_word_matches(lookup, columns, posts, few_posts=false, distinct=true) -%}
     select {{ "distinct" if distinct }}
         words.platform,
         words.post_id,
