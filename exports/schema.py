@@ -299,6 +299,15 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
         description="Anomaly signals and a 0-100 quality score with its parts.",
     ),
     ExportTable(
+        "gold.influencer_quality_measures",
+        _cols(
+            f"platform:{S} account_id:{S} follower_changes:{N} robust_z:{F}"
+            f" largest_gain_day:{D} largest_gain_pct:{F} rated_posts:{N}"
+            f" comment_like_ratio:{F} median_views:{F} viral_share:{F}"
+        ),
+        description="What the quality signals judge, from each account's own history.",
+    ),
+    ExportTable(
         "gold.post_sponsored_markers",
         _cols(f"platform:{S} post_id:{S} sponsored_marker:{S} is_sponsored:{B} account_id:{S}"),
         description="The disclosure marker found in each post's caption, if any.",

@@ -233,7 +233,8 @@
 
 {#-
     Account-incremental gold (post_caption_words, post_sponsored_markers, post_interests,
-    fct_post_engagement, influencer_interests, fct_influencer_daily, dim_influencers): every row
+    fct_post_engagement, influencer_interests, fct_influencer_daily, dim_influencers,
+    audience_segments, influencer_quality_measures, brand_influencer_fit): every row
     belongs to one account and is computed from that account's rows only, so a build rebuilds the
     accounts whose data changed and keeps every other row.
 
@@ -244,7 +245,8 @@
     read once when the model is compiled, so the pre-hook's delete and the model's select agree.
 
     What else the rows are computed from (the model's code, its seeds, the enrichment's serving
-    version) is a fingerprint kept with the mark: when it differs, or before the first mark, or
+    version, the content of the small tables in its `fingerprint_rows` config) is a fingerprint
+    kept with the mark: when it differs, or before the first mark, or
     when a model upstream has none, the build rebuilds everything. `--full-refresh` rebuilds the
     table.
 -#}
@@ -281,8 +283,11 @@
 {%- endmacro %}
 
 {#- What the model's rows are computed from besides its accounts' data: its code and the code of
-    every model and seed it is built from (a new release rebuilds it whole) and, for a model
-    reading the enrichment's scores, the serving version. -#}
+    every model and seed it is built from (a new release rebuilds it whole), for a model
+    reading the enrichment's scores the serving version, and the whole content of the small
+    tables every account's rows are computed against, named in the model's `fingerprint_rows`
+    config (brand_influencer_fit: the brands and their targets; a brand added, changed or removed
+    rebuilds every pair). -#}
 {% macro inputs_fingerprint(scores) -%}
     {%- set parts = [model.checksum.checksum] -%}
     {%- set models, seeds = upstream_nodes() -%}
@@ -293,6 +298,15 @@
         {%- set serving = run_query(enrichment_serving_version()) -%}
         {%- for row in serving.rows %}
             {%- do parts.append(row[0] ~ '/' ~ row[1]) -%}
+        {%- endfor %}
+    {%- endif %}
+    {%- if execute %}
+        {%- for name in config.get('fingerprint_rows', []) %}
+            {%- set content = run_query(
+                "select count(*) || '/' || coalesce(md5(string_agg(rows::text, E'\\n'"
+                ~ " order by rows::text)), '') from " ~ ref(name) ~ " as rows"
+            ) -%}
+            {%- do parts.append(name ~ '=' ~ content.columns[0].values()[0]) -%}
         {%- endfor %}
     {%- endif %}
     {{ return(local_md5(parts | join('|'))) }}

@@ -1,11 +1,33 @@
 -- One row per (platform, account, dimension, segment) from the latest capture of that account and
 -- dimension. Formulas in audience_segments.yml.
+--
+-- Account-incremental (macros/incremental.sql, "Account-incremental gold"): a build computes again
+-- the segments of the accounts whose captures changed, and keeps every other row.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    indexes=[{'columns': ['platform', 'account_id']}],
+    pre_hook="{{ follow_accounts() }}",
+) }}
 
 with
 
 demographics as (
 
     select * from {{ ref('int_audience_demographics') }}
+    where true
+    {{ only_changed_accounts('platform', 'account_id') }}
+
+),
+
+snapshots as (
+
+    select platform, account_id, followers, captured_at
+    from {{ ref('int_account_snapshots') }}
+    where followers is not null
+    {{ only_changed_accounts('platform', 'account_id') }}
 
 ),
 
@@ -48,11 +70,10 @@ with_followers as (
             order by snapshots.captured_at desc
         ) as snapshot_rank
     from latest
-    left join {{ ref('int_account_snapshots') }} as snapshots
+    left join snapshots
         on snapshots.platform = latest.platform
         and snapshots.account_id = latest.account_id
         and snapshots.captured_at <= latest.captured_at
-        and snapshots.followers is not null
 
 )
 

@@ -1,6 +1,19 @@
 -- One row per (workspace's brand, influencer): how much of the influencer's audience and content falls
 -- inside the brand's target, each component shown, null where the data is unavailable.
 -- Formulas in brand_influencer_fit.yml.
+--
+-- Account-incremental (macros/incremental.sql, "Account-incremental gold"): a build scores again
+-- the influencers whose data changed against every brand; the brands and their targets are part
+-- of the inputs' fingerprint, so a brand added, changed or removed rescores every pair.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    indexes=[{'columns': ['platform', 'account_id']}],
+    fingerprint_rows=['dim_brands', 'dim_brand_targets'],
+    pre_hook="{{ follow_accounts(['caption_interest_scores']) }}",
+) }}
 
 {% set audience_dimensions = ['age', 'gender', 'country', 'city'] %}
 {% set components = audience_dimensions + ['interest', 'size'] %}
@@ -48,6 +61,8 @@ influencers as (
 
     select platform, account_id, username, followers
     from {{ ref('dim_influencers') }}
+    where true
+    {{ only_changed_accounts('platform', 'account_id', ['caption_interest_scores']) }}
 
 ),
 
@@ -56,6 +71,7 @@ segments as (
     select platform, account_id, dimension, {{ fold_text('segment') }} as folded_segment, share
     from {{ ref('audience_segments') }}
     where dimension in ('{{ audience_dimensions | join("', '") }}')
+    {{ only_changed_accounts('platform', 'account_id', ['caption_interest_scores']) }}
 
 ),
 
@@ -103,6 +119,7 @@ live_interests as (
 
     select * from {{ ref('post_interests') }}
     where not is_deleted
+    {{ only_changed_accounts('platform', 'account_id', ['caption_interest_scores']) }}
 
 ),
 

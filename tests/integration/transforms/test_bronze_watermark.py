@@ -181,6 +181,9 @@ GOLD = (
     "influencer_interests",
     "fct_influencer_daily",
     "dim_influencers",
+    "audience_segments",
+    "influencer_quality_measures",
+    "brand_influencer_fit",
 )
 
 
@@ -196,7 +199,14 @@ def gold_state(conn) -> dict[str, list[tuple]]:
 
 @pytest.mark.timeout(420)
 def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp_path):
-    from tests.integration.transforms.test_dbt_models import at, ig_item, ig_page, ig_profile
+    from analisa.cli.brands import save_brand
+    from tests.integration.transforms.test_dbt_models import (
+        at,
+        ig_demographics,
+        ig_item,
+        ig_page,
+        ig_profile,
+    )
 
     def listing(account, day, items):
         return ig_page(account, f"{account}-r{day}", at(day, "08:00:00"), items, last=True)
@@ -206,22 +216,40 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
             account, f"u{account.lower()}", count, 10, 2, at(day, "07:00:00"), f"{account}-r{day}"
         )
 
+    def ages(account, day, young, older):
+        return ig_demographics(
+            account,
+            f"{account}-r{day}",
+            at(day, "07:30:00"),
+            ["age"],
+            [(["18-24"], young), (["25-34"], older)],
+        )
+
     posted = "2026-09-30T10:00:00+0000"
     with psycopg.connect(db_url) as conn:
         write_records(
             conn,
             [
                 followers("A", 1, 1000),
+                ages("A", 1, 300, 100),
                 listing(
                     "A", 1, [ig_item("A1", posted, 3, likes=7, caption="Treino de hoje #fitness")]
                 ),
                 followers("B", 1, 500),
+                ages("B", 1, 100, 100),
                 listing(
                     "B", 1, [ig_item("B1", posted, 5, likes=20, caption="Receita #publi #food")]
                 ),
             ],
         )
-    select = ["build", "--select", "+influencer_interests", "+dim_influencers"]
+    select = [
+        "build",
+        "--select",
+        "+influencer_interests",
+        "+dim_influencers",
+        "+influencer_quality",
+        "+brand_influencer_fit",
+    ]
     result = run_dbt(select, db_url, tmp_path)
     assert result.returncode == 0, dbt_output(result)
     with psycopg.connect(db_url) as conn:
@@ -231,6 +259,7 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
             conn,
             [
                 followers("A", 2, 2000),
+                ages("A", 2, 500, 500),
                 listing("A", 2, [ig_item("A1", posted, 3, likes=9, caption="Treino #publi")]),
             ],
         )
@@ -274,6 +303,32 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
         rebuilt = of(incremental[model], "A")
         old_xmins = {xmin for _, xmin in before[model]}
         assert rebuilt and not {xmin for _, xmin in rebuilt} & old_xmins, model
+
+    # a brand added: its targets are part of brand_influencer_fit's inputs, so every influencer
+    # is scored again, against every brand, although no account's data changed
+    with psycopg.connect(db_url) as conn:
+        workspace = conn.execute(
+            "select workspace_id from ops.workspaces where name = 'default'"
+        ).fetchone()[0]
+        save_brand(conn, workspace, "Treinos", {"interest": ["fitness"]}, None, None, False)
+        before = gold_state(conn)
+    result = run_dbt(["build", "--select", "dim_brand_targets+"], db_url, tmp_path)
+    assert result.returncode == 0, dbt_output(result)
+    with psycopg.connect(db_url) as conn:
+        incremental = gold_state(conn)
+        overlap = conn.execute(
+            "select account_id, interest_overlap, fit_score from gold.brand_influencer_fit"
+            " where brand_name = 'Treinos' order by 1"
+        ).fetchall()
+    # A's one live post with an interest is a fitness one: 1/1; B's only one is food: 0/1
+    assert overlap == [("A", Decimal("1.0000"), Decimal("100.00")), ("B", 0, 0)]
+    fit_xmins = {xmin for _, xmin in before["brand_influencer_fit"]}
+    assert not {xmin for _, xmin in incremental["brand_influencer_fit"]} & fit_xmins
+    # A's ages: its day-2 capture only, 500 / (500 + 500)
+    assert sorted(
+        (row["account_id"], row["segment"], row["share"])
+        for row, _ in incremental["audience_segments"]
+    ) == [("A", "18-24", 0.5), ("A", "25-34", 0.5), ("B", "18-24", 0.5), ("B", "25-34", 0.5)]
 
     # after an incremental build a data test reads the rows the build wrote (and, for a
     # uniqueness test, every row sharing their keys): a copy of A1's row is caught ...
