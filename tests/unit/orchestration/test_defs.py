@@ -34,6 +34,7 @@ EXPECTED_ASSETS = {
     "gold/dim_brand_targets",
     "gold/brand_influencer_fit",
     "gold/influencer_quality",
+    "gold/influencer_quality_measures",
     # seeds (reference tables gold reads) and the ops tables `analisa brands` writes
     "gold/interest_taxonomy",
     "gold/sponsored_markers",
