@@ -80,7 +80,7 @@
     )
     on conflict (relation_name) do update
         set next_xid = excluded.next_xid, built_xid = excluded.built_xid,
-            recorded_at = excluded.recorded_at
+            recorded_at = excluded.recorded_at, written_rows = null
     {%- endif %}
 {%- endmacro %}
 
@@ -219,7 +219,7 @@
     having count(*) > 0
     on conflict (relation_name) do update
         set next_xid = excluded.next_xid, reads_bronze = false, built_xid = excluded.built_xid,
-            recorded_at = excluded.recorded_at
+            recorded_at = excluded.recorded_at, written_rows = null
 {%- endmacro %}
 
 {#- In an account-incremental model: `where` clause keeping the rebuilt posts only. -#}
@@ -376,7 +376,7 @@
     on conflict (relation_name) do update
         set next_xid = excluded.next_xid, reads_bronze = false,
             inputs_fingerprint = excluded.inputs_fingerprint, built_xid = excluded.built_xid,
-            recorded_at = excluded.recorded_at
+            recorded_at = excluded.recorded_at, written_rows = null
     {%- endif %}
 {%- endmacro %}
 
@@ -401,6 +401,6 @@
     where upstream.next_xid is not null
     on conflict (relation_name) do update
         set next_xid = excluded.next_xid, reads_bronze = false, built_xid = excluded.built_xid,
-            recorded_at = excluded.recorded_at
+            recorded_at = excluded.recorded_at, written_rows = null
     {%- endif %}
 {%- endmacro %}

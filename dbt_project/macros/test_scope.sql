@@ -11,7 +11,12 @@
       key fails;
     - for any other test (not_null, accepted_values, expression_is_true), the rows written.
     A table built whole writes every row, so its tests read everything, as do the tests of a model
-    with no recorded build. `dbt build --full-refresh` checks everything, and so does
+    with no recorded build.
+
+    Finding the written rows by their transaction means reading the whole table, once per test.
+    An incremental build that wrote few rows records where they stand (`written_rows`, their
+    ctids, the post-hook `record_written_rows`), and its tests fetch them by position (a TID scan)
+    and keep those the build's transaction wrote: the same rows, without reading the table. `dbt build --full-refresh` checks everything, and so does
     `dbt test --vars '{check_all_rows: true}'` whatever the last build was.
 
     dbt wraps the tested relation of every generic test in get_where_subquery (the test's `where`
@@ -60,6 +65,13 @@
     {%- set written -%}
         xmin::text::bigint = {{ built }}
     {%- endset -%}
+    {%- if execute and written_rows_recorded(relation) -%}
+        {%- set written -%}
+            ctid = any((select written_rows from ops.bronze_watermarks
+                        where relation_name = '{{ relation.schema }}.{{ relation.identifier }}')::tid[])
+            and xmin::text::bigint = {{ built }}
+        {%- endset -%}
+    {%- endif -%}
     {%- if keys is none -%}
         {{ return('(' ~ built ~ ' is null or ' ~ written ~ ')') }}
     {%- endif -%}
@@ -69,4 +81,62 @@
         ))
     {%- endset -%}
     {{ return(condition) }}
+{%- endmacro %}
+
+{#- Whether the relation's last build recorded where the rows it wrote stand. -#}
+{% macro written_rows_recorded(relation) -%}
+    {%- set found = run_query(
+        "select written_rows is not null from ops.bronze_watermarks where relation_name = '"
+        ~ relation.schema ~ "." ~ relation.identifier ~ "'"
+    ) -%}
+    {{ return(found | length > 0 and found.columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- Post-hook of every model: after an incremental build that wrote at most `limit` rows, record
+    their ctids with the build's mark (the statement runs in the build's transaction, so the
+    rows are the ones whose xmin is that transaction). The rows are found through the model's
+    own change set where it has one (the accounts or posts it rebuilt, temporary tables of the
+    pre-hook, looked up on the model's index) and else by reading the table once, instead of
+    once per test. A build that wrote more rows, or wrote the model whole, records nothing: its
+    tests read the table. -#}
+{% macro record_written_rows(limit=250000) -%}
+    {%- if config.get('materialized') == 'incremental' and is_incremental() and this is not none %}
+    {%- set mine = "xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296" %}
+    {%- set name = this.schema ~ '.' ~ this.identifier %}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
+    do $written$
+    declare
+        written bigint;
+        positions tid[];
+    begin
+        select coalesce(sum(n_tup_ins + n_tup_upd), 0) into written
+        from pg_stat_xact_user_tables
+        where relid = '{{ this }}'::regclass;
+        if written > {{ limit }} then
+            return;
+        end if;
+        if {{ 'account_id' in columns }} and to_regclass(
+            'pg_temp.{{ this.identifier }}__changed_accounts'
+        ) is not null then
+            select array_agg(ctid) into positions from {{ this }}
+            where (platform, account_id) in (
+                select platform, account_id from pg_temp.{{ this.identifier }}__changed_accounts
+            ) and {{ mine }};
+        elsif {{ 'post_id' in columns }} and to_regclass(
+            'pg_temp.{{ this.identifier }}__changed_posts'
+        ) is not null then
+            select array_agg(ctid) into positions from {{ this }}
+            where (platform, post_id) in (
+                select platform, post_id from pg_temp.{{ this.identifier }}__changed_posts
+            ) and {{ mine }};
+        else
+            select array_agg(ctid) into positions from {{ this }} where {{ mine }};
+        end if;
+        update ops.bronze_watermarks
+        set written_rows = coalesce(positions, '{}')
+        where relation_name = '{{ name }}'
+            and built_xid = pg_current_xact_id()::text::bigint;
+    end
+    $written$
+    {%- endif %}
 {%- endmacro %}

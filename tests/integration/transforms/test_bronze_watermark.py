@@ -284,6 +284,13 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
                 " where relation_name like 'gold.%'"
             ).fetchall()
         )
+        # where the rows each build wrote stand, for its tests: A's rows only
+        written = dict(
+            conn.execute(
+                "select relation_name, cardinality(written_rows) from ops.bronze_watermarks"
+                " where written_rows is not null"
+            ).fetchall()
+        )
     # A1: (9 likes + 3 comments) × 100 / 2,000 followers in force at its day-2 capture = 0.6
     assert engagement == [
         ("A1", 2000, Decimal("0.6000"), True, "#publi"),
@@ -293,6 +300,35 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
     assert ("A", "fitness", 1) in interests and ("B", "food", 1) in interests
     assert daily == [("A", "2026-10-01", 1000), ("A", "2026-10-02", 2000), ("B", "2026-10-01", 500)]
     assert {f"gold.{model}" for model in GOLD} <= {name for name, has in marks.items() if has}
+    # the rows day 2 wrote, recorded for the tests: A's only. Staging: A's new profile, listing
+    # page, round, age capture (2 segments); silver: A1's two captures, A1; gold: A1, its two
+    # caption words, its interest, A's two days, its influencer rows, its two age segments, its
+    # fit with each of the 3 example brands; nothing for models of other endpoints
+    assert written == {
+        "silver.stg_instagram__account_snapshots": 1,
+        "silver.stg_instagram__media": 1,
+        "silver.stg_instagram__media_listing_rounds": 1,
+        "silver.stg_instagram__audience_demographics": 2,
+        "silver.stg_instagram__media_insights": 0,
+        "silver.stg_instagram__media_object": 0,
+        "silver.stg_tiktok__account_snapshots": 0,
+        "silver.stg_tiktok__video_listing_rounds": 0,
+        "silver.stg_tiktok__video_query": 0,
+        "silver.stg_tiktok__videos": 0,
+        "silver.int_post_snapshots": 2,
+        "silver.int_post_listing_gaps": 0,
+        "silver.int_posts": 1,
+        "gold.post_caption_words": 2,
+        "gold.post_sponsored_markers": 1,
+        "gold.post_interests": 1,
+        "gold.fct_post_engagement": 1,
+        "gold.fct_influencer_daily": 2,
+        "gold.influencer_interests": 1,
+        "gold.audience_segments": 2,
+        "gold.dim_influencers": 1,
+        "gold.influencer_quality_measures": 1,
+        "gold.brand_influencer_fit": 3,
+    }
     for model in GOLD:
         # B's rows kept as they were (same writing transaction), A's written again
         def of(rows, account):
