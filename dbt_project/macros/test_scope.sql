@@ -16,7 +16,9 @@
     Finding the written rows by their transaction means reading the whole table, once per test.
     An incremental build that wrote few rows records where they stand (`written_rows`, their
     ctids, the post-hook `record_written_rows`), and its tests fetch them by position (a TID scan)
-    and keep those the build's transaction wrote: the same rows, without reading the table. `dbt build --full-refresh` checks everything, and so does
+    and keep those the build's transaction wrote: the same rows, without reading the table.
+
+    `dbt build --full-refresh` checks everything, and so does
     `dbt test --vars '{check_all_rows: true}'` whatever the last build was.
 
     dbt wraps the tested relation of every generic test in get_where_subquery (the test's `where`

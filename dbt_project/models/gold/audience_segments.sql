@@ -22,6 +22,7 @@ demographics as (
 
 ),
 
+-- the captures with a follower count (an answer without counts says nothing about them)
 snapshots as (
 
     select platform, account_id, followers, captured_at

@@ -2,6 +2,9 @@
 -- 0–100 score combining them with visible weights; insufficient_data instead of a score when
 -- the history is too short to judge. Signals of anomalies in what the official APIs show, not a
 -- count of fake followers. Formulas in influencer_quality.yml.
+--
+-- Built whole (a size tier's band compares accounts with each other) from one row per account:
+-- each account's own measures are influencer_quality_measures', rebuilt for changed accounts only.
 
 {% set spike_z_threshold = 3.5 %}
 {% set spike_min_gain_pct = 5 %}
