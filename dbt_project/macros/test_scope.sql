@@ -64,10 +64,15 @@
         (select built_xid % 4294967296 from ops.bronze_watermarks
          where relation_name = '{{ relation.schema }}.{{ relation.identifier }}')
     {%- endset -%}
+    {#- no build recorded: every row is checked #}
+    {%- set unbuilt = built ~ ' is null or ' -%}
     {%- set written -%}
         xmin::text::bigint = {{ built }}
     {%- endset -%}
     {%- if execute and written_rows_recorded(relation) -%}
+        {#- the positions are recorded with the build's mark, which is then never null: the
+            condition stays a plain conjunction, which the planner answers with a TID scan #}
+        {%- set unbuilt = '' -%}
         {%- set written -%}
             ctid = any((select written_rows from ops.bronze_watermarks
                         where relation_name = '{{ relation.schema }}.{{ relation.identifier }}')::tid[])
@@ -75,10 +80,10 @@
         {%- endset -%}
     {%- endif -%}
     {%- if keys is none -%}
-        {{ return('(' ~ built ~ ' is null or ' ~ written ~ ')') }}
+        {{ return('(' ~ unbuilt ~ written ~ ')') }}
     {%- endif -%}
     {%- set condition -%}
-        ({{ built }} is null or ({{ keys | join(', ') }}) in (
+        ({{ unbuilt }}({{ keys | join(', ') }}) in (
             select {{ keys | join(', ') }} from {{ relation }} where {{ written }}
         ))
     {%- endset -%}
@@ -117,7 +122,9 @@
         if written > {{ limit }} then
             return;
         end if;
-        if {{ 'account_id' in columns }} and to_regclass(
+        if written = 0 then
+            positions := '{}';
+        elsif {{ 'account_id' in columns }} and to_regclass(
             'pg_temp.{{ this.identifier }}__changed_accounts'
         ) is not null then
             select array_agg(ctid) into positions from {{ this }}
