@@ -302,11 +302,17 @@
     {%- endif %}
     {%- if execute %}
         {%- for name in config.get('fingerprint_rows', []) %}
-            {%- set content = run_query(
-                "select count(*) || '/' || coalesce(md5(string_agg(rows::text, E'\\n'"
-                ~ " order by rows::text)), '') from " ~ ref(name) ~ " as rows"
-            ) -%}
-            {%- do parts.append(name ~ '=' ~ content.columns[0].values()[0]) -%}
+            {#- not built yet (a first build, or `dbt docs generate` on an empty database):
+                nothing to read, and no mark this fingerprint could match -#}
+            {%- if load_relation(ref(name)) is none %}
+                {%- do parts.append(name ~ '=missing') -%}
+            {%- else %}
+                {%- set content = run_query(
+                    "select count(*) || '/' || coalesce(md5(string_agg(rows::text, E'\\n'"
+                    ~ " order by rows::text)), '') from " ~ ref(name) ~ " as rows"
+                ) -%}
+                {%- do parts.append(name ~ '=' ~ content.columns[0].values()[0]) -%}
+            {%- endif %}
         {%- endfor %}
     {%- endif %}
     {{ return(local_md5(parts | join('|'))) }}
