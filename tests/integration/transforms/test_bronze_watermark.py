@@ -380,7 +380,8 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
     with psycopg.connect(db_url) as conn:
         conn.execute("delete from gold.post_sponsored_markers where post_id = 'A1'")
         conn.execute("update gold.post_sponsored_markers set is_sponsored = null")
-    not_null = "not_null_post_sponsored_markers_is_sponsored"
+    # (the model's not-null test: one for all its required columns)
+    not_null = "test_name:not_null_columns,post_sponsored_markers"
     result = run_dbt(["test", "--select", not_null], db_url, tmp_path)
     assert result.returncode == 0, dbt_output(result)
     result = run_dbt(
