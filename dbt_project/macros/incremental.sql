@@ -410,3 +410,39 @@
             recorded_at = excluded.recorded_at, written_rows = null
     {%- endif %}
 {%- endmacro %}
+
+{#- Post-hook of every silver model: a delete+insert model keeps an index on its unique key.
+    Its incremental build deletes the rows its new ones replace by that key, its uniqueness test
+    reads the rows sharing a written row's key, and record_written_rows finds the rows it wrote
+    through it: without the index each of them reads the whole table (1,500,000 captures in
+    stg_instagram__media: about 0.4 s each, for a build that writes 10,000). Created when the
+    table has none, so a table built before the index existed gets it on its next build; never
+    named (a full refresh renames the old table aside until the commit, with its index). -#}
+{% macro unique_key_index() %}
+    {{ return(adapter.dispatch('unique_key_index', 'analisa')()) }}
+{% endmacro %}
+
+{% macro default__unique_key_index() %}{% endmacro %}
+
+{% macro postgres__unique_key_index() %}
+    {%- set keys = config.get('unique_key') %}
+    {%- set keys = [keys] if keys is string else keys %}
+    {%- if config.get('materialized') == 'incremental'
+        and config.get('incremental_strategy') == 'delete+insert' and keys %}
+    do $key_index$
+    begin
+        if not exists (
+            select 1 from pg_index i
+            where i.indrelid = '{{ this }}'::regclass
+                and (
+                    select array_agg(a.attname::text order by k.position)
+                    from unnest(i.indkey::int2[]) with ordinality k(attnum, position)
+                    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+                ) = array[{% for key in keys %}'{{ key }}'{{ ', ' if not loop.last }}{% endfor %}]::text[]
+        ) then
+            create index on {{ this }} ({{ keys | join(', ') }});
+        end if;
+    end
+    $key_index$
+    {%- endif %}
+{% endmacro %}

@@ -103,18 +103,30 @@
     their ctids with the build's mark (the statement runs in the build's transaction, so the
     rows are the ones whose xmin is that transaction). The rows are found through the model's
     own change set where it has one (the accounts or posts it rebuilt, temporary tables of the
-    pre-hook, looked up on the model's index) and else by reading the table once, instead of
-    once per test. A build that wrote more rows, or wrote the model whole, records nothing: its
-    tests read the table. -#}
+    pre-hook, looked up on the model's index; for a delete+insert model the keys of dbt's
+    temporary relation, looked up on the index of its unique key) and else by reading the table
+    once, instead of once per test. A build that wrote more rows, or wrote the model whole,
+    records nothing: its tests read the table. -#}
 {% macro record_written_rows(limit=250000) -%}
     {%- if config.get('materialized') == 'incremental' and is_incremental() and this is not none %}
     {%- set mine = "xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296" %}
     {%- set name = this.schema ~ '.' ~ this.identifier %}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
+    {%- set keys = config.get('unique_key') or [] %}
+    {%- set keys = [keys] if keys is string else keys %}
     do $written$
     declare
         written bigint;
         positions tid[];
+        -- the rows a delete+insert build wrote are its temporary relation's (dbt names it
+        -- <model>__dbt_tmp<time> and drops it after the commit)
+        temporary name := (
+            select relname from pg_class
+            where relnamespace = pg_my_temp_schema()
+                and relname ~ '^{{ this.identifier }}__dbt_tmp[0-9]+$'
+            order by oid desc
+            limit 1
+        );
     begin
         select coalesce(sum(n_tup_ins + n_tup_upd), 0) into written
         from pg_stat_xact_user_tables
@@ -138,6 +150,11 @@
             where (platform, post_id) in (
                 select platform, post_id from pg_temp.{{ this.identifier }}__changed_posts
             ) and {{ mine }};
+        elsif {{ keys | length > 0 }} and temporary is not null then
+            execute 'select array_agg(t.ctid) from {{ this }} t'
+                || ' where ({{ keys | join(', ') }}) in (select {{ keys | join(', ') }} from pg_temp.'
+                || quote_ident(temporary) || ') and t.{{ mine }}'
+            into positions;
         else
             select array_agg(ctid) into positions from {{ this }} where {{ mine }};
         end if;

@@ -47,6 +47,17 @@ def silver(conn) -> dict[str, tuple[int, str]]:
     }
 
 
+def key_indexes(conn) -> list[str]:
+    """The column lists of the model's indexes."""
+    return [
+        definition.split(" USING btree ")[1]
+        for (definition,) in conn.execute(
+            "select indexdef from pg_indexes where schemaname = 'silver' and tablename = %s",
+            (MODEL,),
+        )
+    ]
+
+
 @pytest.mark.timeout(180)
 def test_incremental_staging_reads_what_its_last_build_could_not_see(db_url, tmp_path):
     with psycopg.connect(db_url) as conn:
@@ -61,6 +72,14 @@ def test_incremental_staging_reads_what_its_last_build_could_not_see(db_url, tmp
         ).fetchone()[0]
         loaded = conn.execute("select max(ingested_xid) from bronze.raw_records").fetchone()[0]
         assert mark > loaded  # the first load committed before the build: below the mark
+        # its delete+insert merges on (account_id, captured_at): the key has an index ...
+        assert key_indexes(conn) == ["(account_id, captured_at)"]
+        # ... which a table built without it gets on its next build
+        index = conn.execute(
+            "select indexname from pg_indexes where schemaname = 'silver' and tablename = %s",
+            (MODEL,),
+        ).fetchone()[0]
+        conn.execute(f'drop index silver."{index}"')
 
     # a long load: started three hours ago (its ingested_at), still running during the next build
     slow = psycopg.connect(db_url)
@@ -79,6 +98,16 @@ def test_incremental_staging_reads_what_its_last_build_could_not_see(db_url, tmp
         # C is read; B was not committed; A was not read again (same writing transaction)
         assert {a: f for a, (f, _) in second.items()} == {"A": 100, "C": 300}
         assert second["A"][1] == first["A"][1]
+        with psycopg.connect(db_url) as conn:
+            assert key_indexes(conn) == ["(account_id, captured_at)"]
+            # the one row this build wrote, found through the new rows' keys
+            written = conn.execute(
+                "select written_rows, (select array_agg(ctid) from silver."
+                + MODEL
+                + " where account_id = 'C') from ops.bronze_watermarks where relation_name = %s",
+                (f"silver.{MODEL}",),
+            ).fetchone()
+            assert len(written[0]) == 1 and written[0] == written[1]
         slow.commit()
     finally:
         slow.close()
