@@ -411,13 +411,80 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- Post-hook of every silver model: a delete+insert model keeps an index on its unique key.
-    Its incremental build deletes the rows its new ones replace by that key, its uniqueness test
-    reads the rows sharing a written row's key, and record_written_rows finds the rows it wrote
-    through it: without the index each of them reads the whole table (1,500,000 captures in
-    stg_instagram__media: about 0.4 s each, for a build that writes 10,000). Created when the
-    table has none, so a table built before the index existed gets it on its next build; never
-    named (a full refresh renames the old table aside until the commit, with its index). -#}
+{#- Post-hook of every model: the database enforces the model's keys. A key is the unique_key
+    of a delete+insert model and the columns of each unique_combination test of the model; each
+    gets a unique index (NULLS NOT DISTINCT where the server has it, PostgreSQL 15+), so a
+    duplicate is refused when it is written, the build fails with the key it repeats, and the
+    table keeps what it held. The uniqueness tests then have nothing to read (get_where_subquery,
+    macros/test_scope.sql): grouping every row of a large table by its key was the costliest test
+    of a full build (int_post_snapshots: 3,000,000 captures, 11 s, on the path to every later
+    model). The index also serves the lookups by key: a delete+insert build's delete, the rows
+    sharing a written row's key, and record_written_rows finding the rows a build wrote.
+    Created when the table has none (a table built before keys were enforced gets it on its next
+    build, replacing a plain index on the same columns); never named (a full refresh renames the
+    old table aside until the commit, with its index). A table holding duplicates fails its build
+    here, with them named by the database. -#}
+{% macro model_unique_keys() -%}
+    {%- set keys = [] -%}
+    {%- set unique_key = config.get('unique_key') -%}
+    {%- if config.get('materialized') == 'incremental'
+        and config.get('incremental_strategy') == 'delete+insert' and unique_key -%}
+        {%- do keys.append([unique_key] if unique_key is string else unique_key | list) -%}
+    {%- endif -%}
+    {%- if execute -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- if node.resource_type == 'test' and node.attached_node == model.unique_id
+                and node.test_metadata is not none and node.test_metadata.name == 'unique_combination'
+                and not node.config.get('where') -%}
+                {%- set columns = node.test_metadata.kwargs.columns | list -%}
+                {%- if columns | sort not in keys | map('sort') | list -%}
+                    {%- do keys.append(columns) -%}
+                {%- endif -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {#- only plain column names: a key written as an expression keeps its test -#}
+    {%- set plain = [] -%}
+    {%- for key in keys -%}
+        {%- set names = [] -%}
+        {%- for column in key if modules.re.fullmatch('[a-z_][a-z0-9_]*', column) -%}
+            {%- do names.append(column) -%}
+        {%- endfor -%}
+        {%- if names | length == key | length -%}
+            {%- do plain.append(key) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(plain) }}
+{%- endmacro %}
+
+{#- SQL: the indexes of `relation` on exactly the columns of `key` (in any order), as rows of
+    pg_index `i`; `enforcing` keeps those that make the key unique for every row. -#}
+{% macro key_index_sql(relation_sql, key, enforcing=true) -%}
+    select i.indexrelid::regclass::text as index_name, i.indisunique
+    from pg_index i
+    where i.indrelid = {{ relation_sql }}
+        and i.indpred is null and i.indexprs is null
+        and array(
+            select a.attname::text from pg_attribute a
+            where a.attrelid = i.indrelid and a.attnum = any(i.indkey::int2[])
+            order by 1
+        ) = array[{% for column in key | sort %}'{{ column }}'{{ ', ' if not loop.last }}{% endfor %}]::text[]
+        and cardinality(i.indkey::int2[]) = {{ key | length }}
+    {%- if enforcing %}
+        and i.indisunique and i.indisvalid
+        -- a null repeated in a key is a duplicate too: the index treats nulls as equal, or the
+        -- key's columns cannot hold one (indnullsnotdistinct exists from PostgreSQL 15 on)
+        and (
+            coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false)
+            or not exists (
+                select 1 from pg_attribute a
+                where a.attrelid = i.indrelid and a.attnum = any(i.indkey::int2[])
+                    and not a.attnotnull
+            )
+        )
+    {%- endif %}
+{%- endmacro %}
+
 {% macro unique_key_index() %}
     {{ return(adapter.dispatch('unique_key_index', 'analisa')()) }}
 {% endmacro %}
@@ -425,24 +492,22 @@
 {% macro default__unique_key_index() %}{% endmacro %}
 
 {% macro postgres__unique_key_index() %}
-    {%- set keys = config.get('unique_key') %}
-    {%- set keys = [keys] if keys is string else keys %}
-    {%- if config.get('materialized') == 'incremental'
-        and config.get('incremental_strategy') == 'delete+insert' and keys %}
+    {%- for key in model_unique_keys() %}
     do $key_index$
+    declare
+        plain text;
     begin
-        if not exists (
-            select 1 from pg_index i
-            where i.indrelid = '{{ this }}'::regclass
-                and (
-                    select array_agg(a.attname::text order by k.position)
-                    from unnest(i.indkey::int2[]) with ordinality k(attnum, position)
-                    join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-                ) = array[{% for key in keys %}'{{ key }}'{{ ', ' if not loop.last }}{% endfor %}]::text[]
-        ) then
-            create index on {{ this }} ({{ keys | join(', ') }});
+        if not exists ({{ key_index_sql("'" ~ this ~ "'::regclass", key) }}) then
+            for plain in
+                select index_name from ({{ key_index_sql("'" ~ this ~ "'::regclass", key, enforcing=false) }}) as same
+            loop
+                execute 'drop index ' || plain;
+            end loop;
+            execute 'create unique index on {{ this }} ({{ key | join(', ') }})'
+                || case when current_setting('server_version_num')::int >= 150000
+                    then ' nulls not distinct' else '' end;
         end if;
     end
-    $key_index$
-    {%- endif %}
+    $key_index$;
+    {%- endfor %}
 {% endmacro %}

@@ -18,6 +18,10 @@
     ctids, the post-hook `record_written_rows`), and its tests fetch them by position (a TID scan)
     and keep those the build's transaction wrote: the same rows, without reading the table.
 
+    A uniqueness test of a key the database enforces (a unique index on exactly its columns,
+    made by the post-hook unique_key_index, macros/incremental.sql) reads nothing: no row can
+    break it.
+
     `dbt build --full-refresh` checks everything, and so does
     `dbt test --vars '{check_all_rows: true}'` whatever the last build was.
 
@@ -25,6 +29,9 @@
     config is kept, and applied too).
 -#}
 {% macro get_where_subquery(relation) -%}
+    {%- if execute and key_enforced(relation) -%}
+        {{ return('(select * from ' ~ relation ~ ' where false) dbt_subquery') }}
+    {%- endif -%}
     {%- set where = config.get('where', '') -%}
     {%- set conditions = [] -%}
     {%- if where -%}
@@ -165,4 +172,25 @@
     end
     $written$
     {%- endif %}
+{%- endmacro %}
+
+{#- Whether the tested key of a uniqueness test is one the database enforces on `relation`. -#}
+{% macro key_enforced(relation) -%}
+    {%- if var('check_all_rows', false) or target.type != 'postgres' or model.resource_type != 'test'
+        or model.test_metadata is none or relation.schema is none or config.get('where') -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set name, kwargs = model.test_metadata.name, model.test_metadata.kwargs -%}
+    {%- if name == 'unique_combination' -%}
+        {%- set key = kwargs.columns | list -%}
+    {%- elif name == 'unique' -%}
+        {%- set key = [kwargs.column_name] -%}
+    {%- else -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set table -%}
+        to_regclass('{{ adapter.quote(relation.schema) }}.{{ adapter.quote(relation.identifier) }}')
+    {%- endset -%}
+    {%- set found = run_query('select count(*) from (' ~ key_index_sql(table, key) ~ ') as enforcing') -%}
+    {{ return(found.columns[0].values()[0] > 0) }}
 {%- endmacro %}

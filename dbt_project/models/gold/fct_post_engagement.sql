@@ -11,7 +11,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    indexes=[{'columns': ['platform', 'post_id']}, {'columns': ['platform', 'account_id']}],
+    indexes=[{'columns': ['platform', 'account_id']}],
     pre_hook="{{ follow_accounts(['caption_sentiment']) }}",
 ) }}
 

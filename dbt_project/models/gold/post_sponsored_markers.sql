@@ -8,7 +8,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='append_new_columns',
-    indexes=[{'columns': ['platform', 'post_id']}, {'columns': ['platform', 'account_id']}],
+    indexes=[{'columns': ['platform', 'account_id']}],
     pre_hook=["{{ follow_accounts() }}", "{{ hash_join_lookups() }}"],
 ) }}
 

@@ -11,7 +11,6 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    indexes=[{'columns': ['platform', 'post_id']}],
     pre_hook="{{ follow_bronze([[none, 'int_post_snapshots']]) }}",
 ) }}
 

@@ -10,8 +10,9 @@
 --
 -- One row per capture by construction, so no sort of every capture drops duplicates: staging
 -- keeps one answer per (post, capture), and one insights capture at most is chosen for each (the
--- first of its round, or else the one in force, whose intervals do not overlap). The uniqueness
--- test on (platform, post_id, captured_at) holds it.
+-- first of its round, or else the one in force, whose intervals do not overlap). The database
+-- holds it: the key (platform, post_id, captured_at) has a unique index (post-hook
+-- unique_key_index), which also serves the lookups by post.
 --
 -- Account-incremental (macros/incremental.sql): a build rebuilds every capture of the posts that
 -- the accounts with new bronze records list or have insights for, and keeps the other rows.
@@ -20,7 +21,6 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    indexes=[{'columns': ['platform', 'post_id']}],
     pre_hook="{{ follow_bronze([
         ['instagram', 'stg_instagram__media'],
         ['instagram', 'stg_instagram__media_insights'],

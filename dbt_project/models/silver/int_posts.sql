@@ -16,7 +16,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    indexes=[{'columns': ['platform', 'post_id']}, {'columns': ['platform', 'account_id']}],
+    indexes=[{'columns': ['platform', 'account_id']}],
     pre_hook="{{ follow_bronze([[none, 'int_post_snapshots'], [none, 'int_post_existence_checks']]) }}",
 ) }}
 

@@ -48,7 +48,7 @@ def silver(conn) -> dict[str, tuple[int, str]]:
 
 
 def key_indexes(conn) -> list[str]:
-    """The column lists of the model's indexes."""
+    """The column lists of the model's indexes (and what they enforce)."""
     return [
         definition.split(" USING btree ")[1]
         for (definition,) in conn.execute(
@@ -72,14 +72,16 @@ def test_incremental_staging_reads_what_its_last_build_could_not_see(db_url, tmp
         ).fetchone()[0]
         loaded = conn.execute("select max(ingested_xid) from bronze.raw_records").fetchone()[0]
         assert mark > loaded  # the first load committed before the build: below the mark
-        # its delete+insert merges on (account_id, captured_at): the key has an index ...
-        assert key_indexes(conn) == ["(account_id, captured_at)"]
+        # its delete+insert merges on (account_id, captured_at): the key has a unique index ...
+        assert key_indexes(conn) == ["(account_id, captured_at) NULLS NOT DISTINCT"]
         # ... which a table built without it gets on its next build
         index = conn.execute(
             "select indexname from pg_indexes where schemaname = 'silver' and tablename = %s",
             (MODEL,),
         ).fetchone()[0]
         conn.execute(f'drop index silver."{index}"')
+        # (a plain index on the key, as tables built before keys were enforced have, is replaced)
+        conn.execute(f"create index on silver.{MODEL} (captured_at, account_id)")
 
     # a long load: started three hours ago (its ingested_at), still running during the next build
     slow = psycopg.connect(db_url)
@@ -99,7 +101,7 @@ def test_incremental_staging_reads_what_its_last_build_could_not_see(db_url, tmp
         assert {a: f for a, (f, _) in second.items()} == {"A": 100, "C": 300}
         assert second["A"][1] == first["A"][1]
         with psycopg.connect(db_url) as conn:
-            assert key_indexes(conn) == ["(account_id, captured_at)"]
+            assert key_indexes(conn) == ["(account_id, captured_at) NULLS NOT DISTINCT"]
             # the one row this build wrote, found through the new rows' keys
             written = conn.execute(
                 "select written_rows, (select array_agg(ctid) from silver."
@@ -395,14 +397,28 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
         for row, _ in incremental["audience_segments"]
     ) == [("A", "18-24", 0.5), ("A", "25-34", 0.5), ("B", "18-24", 0.5), ("B", "25-34", 0.5)]
 
-    # after an incremental build a data test reads the rows the build wrote (and, for a
-    # uniqueness test, every row sharing their keys): a copy of A1's row is caught ...
-    with psycopg.connect(db_url) as conn:
-        conn.execute(
-            "insert into gold.post_sponsored_markers"
-            " select * from gold.post_sponsored_markers where post_id = 'A1'"
-        )
+    # the model's key is enforced by the database: a copy of A1's row is refused ...
+    copy_a1 = (
+        "insert into gold.post_sponsored_markers"
+        " select * from gold.post_sponsored_markers where post_id = 'A1'"
+    )
+    with psycopg.connect(db_url) as conn, pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute(copy_a1)
+    # ... so its uniqueness test reads nothing while the index stands
     unique = "unique_combination_post_sponsored_markers_platform__post_id"
+    result = run_dbt(["test", "--select", unique], db_url, tmp_path)
+    assert result.returncode == 0, dbt_output(result)
+    compiled = next((tmp_path / "target" / "compiled").rglob(f"{unique}*.sql")).read_text()
+    assert "where false" in compiled
+    # without the index, after an incremental build a data test reads the rows the build wrote
+    # (and, for a uniqueness test, every row sharing their keys): a copy of A1's row is caught
+    with psycopg.connect(db_url) as conn:
+        (index,) = conn.execute(
+            "select indexname from pg_indexes where schemaname = 'gold'"
+            " and tablename = 'post_sponsored_markers' and indexdef like 'CREATE UNIQUE INDEX %'"
+        ).fetchone()
+        conn.execute(f'drop index gold."{index}"')
+        conn.execute(copy_a1)
     result = run_dbt(["test", "--select", unique], db_url, tmp_path)
     assert result.returncode == 1 and "Got 1 result" in dbt_output(result)
     # ... a row no build wrote is left to the check of every row (var check_all_rows)
