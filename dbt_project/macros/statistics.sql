@@ -61,7 +61,8 @@
     a model that matches every caption word against a lookup of a few dozen rows made by an
     expression: the planner cannot tell how the words spread over the lookup, costs the hash join
     far above a sort (cost units: 24.8 million against 1.4 million), and sorts every word for a
-    merge join instead (7.7 million words: 8.8 s for the select, 2.0 s hashed). -#}
+    merge join instead (7.7 million words: 8.8 s for the select, 2.0 s hashed). Also for a model
+    joining aggregates whose sizes the planner cannot estimate (brand_influencer_fit). -#}
 {% macro hash_join_lookups() %}
     {{ return(adapter.dispatch('hash_join_lookups', 'analisa')()) }}
 {% endmacro %}

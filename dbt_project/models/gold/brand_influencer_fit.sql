@@ -5,6 +5,11 @@
 -- Account-incremental (macros/incremental.sql, "Account-incremental gold"): a build scores again
 -- the influencers whose data changed against every brand; the brands and their targets are part
 -- of the inputs' fingerprint, so a brand added, changed or removed rescores every pair.
+--
+-- Joined by hashing only (hash_join_lookups): the planner cannot tell how many (brand, influencer)
+-- rows the audience and interest aggregates keep (20 estimated, 15,000 found), and with the
+-- brands read in key order from their unique index it merged on the brand alone, filtering
+-- 150 million pairs by influencer (79 s at 10,000 influencers, 7.8 s hashed on all four keys).
 
 {{ config(
     materialized='incremental',
@@ -12,7 +17,10 @@
     on_schema_change='fail',
     indexes=[{'columns': ['platform', 'account_id']}],
     fingerprint_rows=['dim_brands', 'dim_brand_targets'],
-    pre_hook="{{ follow_accounts(['caption_interest_scores']) }}",
+    pre_hook=[
+        "{{ follow_accounts(['caption_interest_scores']) }}",
+        "{{ hash_join_lookups() }}",
+    ],
 ) }}
 
 {% set audience_dimensions = ['age', 'gender', 'country', 'city'] %}
