@@ -426,17 +426,16 @@
     here, with them named by the database. -#}
 {% macro model_unique_keys() -%}
     {%- set keys = [] -%}
-    {%- set unique_key = config.get('unique_key') -%}
     {%- if config.get('materialized') == 'incremental'
-        and config.get('incremental_strategy') == 'delete+insert' and unique_key -%}
-        {%- do keys.append([unique_key] if unique_key is string else unique_key | list) -%}
+        and config.get('incremental_strategy') == 'delete+insert' and configured_unique_key() -%}
+        {%- do keys.append(configured_unique_key()) -%}
     {%- endif -%}
     {%- if execute -%}
         {%- for node in graph.nodes.values() -%}
             {%- if node.resource_type == 'test' and node.attached_node == model.unique_id
                 and node.test_metadata is not none and node.test_metadata.name == 'unique_combination'
                 and not node.config.get('where') -%}
-                {%- set columns = node.test_metadata.kwargs.columns | list -%}
+                {%- set columns = test_key(node.test_metadata) -%}
                 {%- if columns | sort not in keys | map('sort') | list -%}
                     {%- do keys.append(columns) -%}
                 {%- endif -%}
@@ -455,6 +454,12 @@
         {%- endif -%}
     {%- endfor -%}
     {{ return(plain) }}
+{%- endmacro %}
+
+{#- The current model's unique_key config as a list of columns ([] when it has none). -#}
+{% macro configured_unique_key() -%}
+    {%- set key = config.get('unique_key') or [] -%}
+    {{ return([key] if key is string else key | list) }}
 {%- endmacro %}
 
 {#- SQL: the indexes of `relation` on exactly the columns of `key` (in any order), as rows of

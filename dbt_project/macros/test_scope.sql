@@ -57,15 +57,7 @@
         or model.test_metadata is none or relation.schema is none -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set name, kwargs = model.test_metadata.name, model.test_metadata.kwargs -%}
-    {%- set keys = none -%}
-    {%- if name == 'unique' -%}
-        {%- set keys = [kwargs.column_name] -%}
-    {%- elif name == 'unique_combination' -%}
-        {%- set keys = kwargs.columns -%}
-    {%- elif name == 'sums_to' -%}
-        {%- set keys = kwargs.group_by -%}
-    {%- endif -%}
+    {%- set keys = test_key(model.test_metadata, groups=true) -%}
     {#- xmin is the low 32 bits of the writing transaction's id #}
     {%- set built -%}
         (select built_xid % 4294967296 from ops.bronze_watermarks
@@ -119,8 +111,7 @@
     {%- set mine = "xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296" %}
     {%- set name = this.schema ~ '.' ~ this.identifier %}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
-    {%- set keys = config.get('unique_key') or [] %}
-    {%- set keys = [keys] if keys is string else keys %}
+    {%- set keys = configured_unique_key() %}
     do $written$
     declare
         written bigint;
@@ -180,12 +171,8 @@
         or model.test_metadata is none or relation.schema is none or config.get('where') -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set name, kwargs = model.test_metadata.name, model.test_metadata.kwargs -%}
-    {%- if name == 'unique_combination' -%}
-        {%- set key = kwargs.columns | list -%}
-    {%- elif name == 'unique' -%}
-        {%- set key = [kwargs.column_name] -%}
-    {%- else -%}
+    {%- set key = test_key(model.test_metadata) -%}
+    {%- if key is none -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set table -%}
@@ -193,4 +180,19 @@
     {%- endset -%}
     {%- set found = run_query('select count(*) from (' ~ key_index_sql(table, key) ~ ') as enforcing') -%}
     {{ return(found.columns[0].values()[0] > 0) }}
+{%- endmacro %}
+
+{#- The columns a test holds unique: a unique test's column, a unique_combination test's columns,
+    and with `groups` a sums_to test's groups (each group is checked whole); none for any other
+    test. -#}
+{% macro test_key(metadata, groups=false) -%}
+    {%- set name, kwargs = metadata.name, metadata.kwargs -%}
+    {%- if name == 'unique' -%}
+        {{ return([kwargs.column_name]) }}
+    {%- elif name == 'unique_combination' -%}
+        {{ return(kwargs.columns | list) }}
+    {%- elif name == 'sums_to' and groups -%}
+        {{ return(kwargs.group_by | list) }}
+    {%- endif -%}
+    {{ return(none) }}
 {%- endmacro %}
