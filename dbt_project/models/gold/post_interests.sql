@@ -39,18 +39,21 @@ terms as (
 
 -- the word each term is looked up by: a single word or hashtag is found by itself; a phrase
 -- ("look do dia") can only be in a caption holding its longest word, and only those captions
--- are searched whole
+-- are searched whole. One select over every term, not a union of the words and the phrases:
+-- the planner cannot estimate a filter on a term's text, took the words for one row, and
+-- compared each caption word of an incremental build with every term in a nested loop
+-- (76,600 words × 305 terms, 4.2 s for 100 accounts, against a hash lookup).
 lookup_words as (
 
-    select interest, term_text, term_text as lookup_word, false as is_phrase
+    select
+        interest,
+        term_text,
+        case
+            when {{ dbt.position("' '", 'term_text') }} > 0 then {{ phrase_anchor('term_text') }}
+            else term_text
+        end as lookup_word,
+        {{ dbt.position("' '", 'term_text') }} > 0 as is_phrase
     from terms
-    where {{ dbt.position("' '", 'term_text') }} = 0
-
-    union all
-
-    select interest, term_text, {{ phrase_anchor('term_text') }} as lookup_word, true as is_phrase
-    from terms
-    where {{ dbt.position("' '", 'term_text') }} > 0
 
 ),
 
