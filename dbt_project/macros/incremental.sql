@@ -396,13 +396,9 @@
 {%- endmacro %}
 
 {#- Pre-hook of every model built whole (a table): record what its inputs held, so an
-    account-incremental model built from it knows how far it is current. A view shows what its
-    inputs hold now and has no mark: one left by the table it replaces is removed (it would hold
-    every model built from the view at that point). -#}
+    account-incremental model built from it knows how far it is current. -#}
 {% macro record_upstream_mark() -%}
-    {%- if config.get('materialized') == 'view' and this is not none %}
-    delete from ops.bronze_watermarks where relation_name = '{{ this.schema }}.{{ this.identifier }}'
-    {%- elif config.get('materialized') == 'table' and this is not none and not reads_bronze_itself() %}
+    {%- if config.get('materialized') == 'table' and this is not none and not reads_bronze_itself() %}
     insert into ops.bronze_watermarks
         (relation_name, next_xid, reads_bronze, built_xid, recorded_at)
     select '{{ this.schema }}.{{ this.identifier }}', upstream.next_xid, false,
@@ -501,8 +497,6 @@
 {% macro default__unique_key_index() %}{% endmacro %}
 
 {% macro postgres__unique_key_index() %}
-    {#- a view holds no rows of its own: its test reads what it shows -#}
-    {%- if config.get('materialized') not in ('table', 'incremental') %}{{ return('') }}{% endif %}
     {%- for key in model_unique_keys() %}
     do $key_index$
     declare

@@ -38,9 +38,7 @@
     costs more than the build: then it is skipped. The counts are this transaction's own
     (pg_stat_xact_user_tables), the model's build being one transaction. -#}
 {% macro postgres__analyze_relation(relation) %}
-    {%- if model.config.materialized not in ('table', 'incremental') %}
-    {#- a view has no statistics of its own #}
-    {%- elif model.config.materialized == 'incremental' and is_incremental() %}
+    {%- if model.config.materialized == 'incremental' and is_incremental() %}
     do $analyze$
     begin
         if (

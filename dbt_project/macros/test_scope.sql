@@ -11,7 +11,7 @@
       key fails;
     - for any other test (not_null, accepted_values, expression_is_true), the rows written.
     A table built whole writes every row, so its tests read everything, as do the tests of a model
-    with no recorded build and of a view.
+    with no recorded build.
 
     Finding the written rows by their transaction means reading the whole table, once per test.
     An incremental build that wrote few rows records where they stand (`written_rows`, their
@@ -55,11 +55,6 @@
 {% macro written_rows_condition(relation) -%}
     {%- if var('check_all_rows', false) or target.type != 'postgres' or model.resource_type != 'test'
         or model.test_metadata is none or relation.schema is none -%}
-        {{ return('') }}
-    {%- endif -%}
-    {#- a view's rows are its inputs' (no xmin of its own): every row is checked -#}
-    {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
-    {%- if tested is not none and tested.config.materialized not in ('table', 'incremental') -%}
         {{ return('') }}
     {%- endif -%}
     {%- set keys = test_key(model.test_metadata, groups=true) -%}

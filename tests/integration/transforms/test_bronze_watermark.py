@@ -285,16 +285,6 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
     assert result.returncode == 0, dbt_output(result)
     with psycopg.connect(db_url) as conn:
         before = gold_state(conn)
-        # int_audience_demographics is a view: it has no mark, and one left by the table it
-        # replaced (databases built before) would hold audience_segments at that point
-        assert not conn.execute(
-            "select count(*) from ops.bronze_watermarks"
-            " where relation_name = 'silver.int_audience_demographics'"
-        ).fetchone()[0]
-        conn.execute(
-            "insert into ops.bronze_watermarks (relation_name, next_xid, reads_bronze, built_xid,"
-            " recorded_at) values ('silver.int_audience_demographics', 1, false, 1, now())"
-        )
         # day 2: A edits its caption into a sponsored one and gains followers; B is quiet
         write_records(
             conn,
@@ -401,7 +391,7 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
     assert overlap == [("A", Decimal("1.0000"), Decimal("100.00")), ("B", 0, 0)]
     fit_xmins = {xmin for _, xmin in before["brand_influencer_fit"]}
     assert not {xmin for _, xmin in incremental["brand_influencer_fit"]} & fit_xmins
-    # A's ages: its day-2 capture only, 500 / (500 + 500) (the view's stale mark was removed)
+    # A's ages: its day-2 capture only, 500 / (500 + 500)
     assert sorted(
         (row["account_id"], row["segment"], row["share"])
         for row, _ in incremental["audience_segments"]
