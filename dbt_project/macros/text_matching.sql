@@ -20,6 +20,17 @@
         'aaaaaaeeeeiiiiooooouuuucnyyaaaaaaeeeeiiiiooooouuuucnyy'
     )
 {%- endmacro %}
+{#- PostgreSQL's translate() looks every character of the text up among the 54 it replaces:
+    7.2 s for 1,000,000 captions, against 0.4 s to find whether a caption holds any of them. So
+    only the texts that do are translated; the others are only lowered. Every replaced character
+    lies in À-ÿ or is Ÿ, and the test reads the lowered text, which is what translate() reads:
+    the result is the same for every text. -#}
+{% macro postgres__fold_text(text_sql) -%}
+    case
+        when lower({{ text_sql }}) ~ '[À-ÿŸ]' then {{ analisa.default__fold_text(text_sql) }}
+        else lower({{ text_sql }})
+    end
+{%- endmacro %}
 
 {# Every run of characters that are not letters, digits, `_` or `#` as one space. #}
 {% macro words_only(text_sql) -%}

@@ -63,3 +63,16 @@
 {% macro postgres__computed_once() -%}
     materialized
 {%- endmacro %}
+
+{#- `with name as {{ computed_where_used() }} (...)`: the CTE is computed again wherever it is
+    read, where the database lets a query say so (PostgreSQL 12+, which otherwise keeps the rows
+    of a CTE read twice). Kept rows cannot be read by parallel workers: a cheap CTE read twice by
+    a large query is better computed twice, in parallel. -#}
+{% macro computed_where_used() -%}
+    {{ return(adapter.dispatch('computed_where_used', 'analisa')()) }}
+{%- endmacro %}
+{% macro default__computed_where_used() -%}
+{%- endmacro %}
+{% macro postgres__computed_where_used() -%}
+    not materialized
+{%- endmacro %}

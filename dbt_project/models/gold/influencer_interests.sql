@@ -15,9 +15,11 @@
 
 with
 
+-- read twice below, so its rows are kept: only the columns counted
 live_post_interests as (
 
-    select * from {{ ref('post_interests') }}
+    select platform, account_id, post_id, interest, method
+    from {{ ref('post_interests') }}
     where not is_deleted
     {{ only_changed_accounts('platform', 'account_id', ['caption_interest_scores']) }}
 

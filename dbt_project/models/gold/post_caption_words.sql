@@ -22,7 +22,10 @@
 
 with
 
-posts as (
+-- the posts and their pieces are read twice below (the distinct pieces, and every piece): they
+-- are cheap to compute again, and computed where they are read the whole query can run in
+-- parallel (a full build of 1,000,000 captions: 16.7 s against 19.5 s with the pieces kept once)
+posts as {{ computed_where_used() }} (
 
     select
         posts.platform,
@@ -47,7 +50,7 @@ posts as (
 -- each caption is cut on spaces where it stands (cheap), and its pieces carry the post they
 -- belong to: joining words back to posts through the caption text cost a sort of every piece
 -- with its caption
-pieces as (
+pieces as {{ computed_where_used() }} (
 
     select posts.platform, posts.post_id, posts.caption_hash,
         {{ split_piece('posts.caption', 'piece') }} as piece

@@ -21,9 +21,12 @@
 
 with
 
+-- without the caption: these rows are kept while the matches are found and joined back to
+-- them; the few captions searched whole are read where they are needed (materialising every
+-- caption here cost 2.1 to 4.2 s of a 17 s full build)
 posts as (
 
-    select platform, account_id, post_id, posted_at, is_deleted, caption
+    select platform, account_id, post_id, posted_at, is_deleted
     from {{ ref('int_posts') }}
     where true
     {{ only_changed_accounts('platform', 'account_id', scores) }}
@@ -77,7 +80,7 @@ word_matches as (
 phrase_posts as {{ computed_once() }} (
 
     select posts.platform, posts.post_id, posts.caption
-    from posts
+    from {{ ref('int_posts') }} as posts
     where exists (
         select 1
         from word_matches
@@ -159,7 +162,7 @@ embedding_rows as (
     inner join serving_version
         on serving_version.model = scores.model
         and serving_version.model_version = scores.model_version
-    inner join posts
+    inner join {{ ref('int_posts') }} as posts
         on posts.platform = scores.platform
         and posts.post_id = scores.post_id
         and {{ dbt.hash('posts.caption') }} = scores.caption_hash

@@ -14,9 +14,11 @@
 
 with
 
+-- without the caption: every post is kept to the end, and only the captions of the posts with
+-- a candidate marker are read (below)
 posts as (
 
-    select platform, account_id, post_id, caption
+    select platform, account_id, post_id
     from {{ ref('int_posts') }}
     where true
     {{ only_changed_accounts('platform', 'account_id') }}
@@ -58,7 +60,7 @@ all_found as (
         candidates.marker_text, posts.caption,
         count(*) over (partition by candidates.platform, candidates.post_id) as markers_found
     from candidates
-    inner join posts
+    inner join {{ ref('int_posts') }} as posts
         on posts.platform = candidates.platform
         and posts.post_id = candidates.post_id
     where not candidates.is_phrase
