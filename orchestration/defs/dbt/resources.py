@@ -21,7 +21,8 @@ import yaml
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
-from analisa.core.db import url_parts
+from analisa.core.db import normalize_url, url_parts
+from analisa.core.settings import Settings
 from orchestration.lib.dbt_session import write_launcher
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -46,23 +47,38 @@ def _newest_source_mtime(project_dir: Path) -> float:
 
 
 def ensure_manifest(project_dir: Path) -> Path:
+    """Parse the project when its manifest is missing or older than its files.
+
+    With DATABASE_URL set, the parse uses the profile a run writes for that database: dbt keeps
+    what it parsed (target/partial_parse.msgpack, which each run starts from) only for the
+    connection it was parsed with, and parsed with the project's own profile, the first run after
+    every new manifest parsed the whole project again (3 s of a build). The embedded server is not
+    started only to parse: without DATABASE_URL, the project's profile."""
     manifest = project_dir / "target" / "manifest.json"
     if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir):
         return manifest
-    result = subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--project-dir",
-            str(project_dir),
-            "--profiles-dir",
-            str(project_dir),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        check=False,
-    )
+    url = Settings().database_url  # read now, as a run reads it (AnalisaResource)
+    with tempfile.TemporaryDirectory(prefix="analisa-dbt-") as folder:
+        profiles_dir = project_dir
+        if url:
+            profile = Path(folder) / "profiles.yml"
+            profile.touch(mode=0o600)
+            profile.write_text(profiles_yml(normalize_url(url)), encoding="utf-8")
+            profiles_dir = Path(folder)
+        result = subprocess.run(
+            [
+                dbt_executable(),
+                "parse",
+                "--project-dir",
+                str(project_dir),
+                "--profiles-dir",
+                str(profiles_dir),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            check=False,
+        )
     if result.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
     return manifest

@@ -1,10 +1,11 @@
 """dbt invocation folders under target/ are removed after each invocation, the newest few per
 op kept; dbt's own files there are never touched but for the parse state an invocation leaves
-for the next one."""
+for the next one. The manifest is parsed for the database the runs use."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from orchestration.defs.dbt.resources import (
     LocalDbtCli,
     dbt_executable,
     dbt_project_dir,
+    ensure_manifest,
     installed_dbt_version,
+    profiles_yml,
 )
 from orchestration.defs.dbt.target_cleanup import clean_target_runs, keep_partial_parse, target_dir
 
@@ -99,3 +102,44 @@ def test_the_local_dbts_version_is_known_without_starting_it():
     ).stdout
     assert resource._cli_version == installed_dbt_version()
     assert f"installed: {installed_dbt_version()}" in printed
+
+
+def _copy_project(tmp_path: Path) -> Path:
+    project = tmp_path / "dbt_project"
+    shutil.copytree(
+        dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    return project
+
+
+def _parse_says(project: Path, url: str, tmp_path: Path) -> str:
+    """What a run's `dbt parse` against `url` (its own profile, as a run writes it) prints."""
+    profiles = tmp_path / "run-profile"
+    profiles.mkdir(exist_ok=True)
+    (profiles / "profiles.yml").write_text(profiles_yml(url), encoding="utf-8")
+    return subprocess.run(
+        [dbt_executable(), "parse", "--project-dir", str(project), "--profiles-dir", str(profiles)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+    ).stdout
+
+
+def test_the_manifest_is_parsed_for_the_database_runs_use(tmp_path, monkeypatch):
+    """dbt keeps a parse state for the connection it parsed with only: made with the project's
+    own profile, the first run against DATABASE_URL would parse the whole project again."""
+    url = "postgresql://analisa@127.0.0.1:5432/analisa_parse_check"
+    project = _copy_project(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    ensure_manifest(project)
+    assert (project / "target" / "manifest.json").exists()
+    assert "profile has changed" not in _parse_says(project, url, tmp_path)
+
+    # without DATABASE_URL the project's profile parses: a run elsewhere starts over
+    other = _copy_project(tmp_path / "other")
+    monkeypatch.delenv("DATABASE_URL")
+    ensure_manifest(other)
+    assert "Unable to do partial parsing because profile has changed" in _parse_says(
+        other, url, tmp_path
+    )
