@@ -22,7 +22,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
 from analisa.core.db import normalize_url, url_parts
-from analisa.core.settings import Settings
+from analisa.core.settings import Settings, SettingsError
 from orchestration.lib.dbt_session import write_launcher
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -53,11 +53,15 @@ def ensure_manifest(project_dir: Path) -> Path:
     what it parsed (target/partial_parse.msgpack, which each run starts from) only for the
     connection it was parsed with, and parsed with the project's own profile, the first run after
     every new manifest parsed the whole project again (3 s of a build). The embedded server is not
-    started only to parse: without DATABASE_URL, the project's profile."""
+    started only to parse: without DATABASE_URL (or with settings that cannot be read), the
+    project's profile."""
     manifest = project_dir / "target" / "manifest.json"
     if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir):
         return manifest
-    url = Settings().database_url  # read now, as a run reads it (AnalisaResource)
+    try:  # read now, as a run reads it (AnalisaResource)
+        url = Settings().database_url
+    except SettingsError:  # the run reports it; loading the definitions does not fail on it
+        url = None
     with tempfile.TemporaryDirectory(prefix="analisa-dbt-") as folder:
         profiles_dir = project_dir
         if url:

@@ -143,3 +143,10 @@ def test_the_manifest_is_parsed_for_the_database_runs_use(tmp_path, monkeypatch)
     assert "Unable to do partial parsing because profile has changed" in _parse_says(
         other, url, tmp_path
     )
+
+    # settings that cannot be read do not stop the parse (the run reports them)
+    broken = _copy_project(tmp_path / "broken")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("ANALISA_DBT_WORK_MEM", "a lot")
+    ensure_manifest(broken)
+    assert (broken / "target" / "manifest.json").exists()
