@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,9 @@ class PipelineOutcome:
     run_id: str = ""
     step_seconds: dict[str, float] = field(default_factory=dict)
     """Wall time of each step that finished, by step key."""
+    record_seconds: float = 0.0
+    """Time spent after the run writing its numbers for monitoring (a deployment's sensor does
+    it once the run has ended)."""
 
     @property
     def check_seconds(self) -> float:
@@ -79,10 +83,12 @@ def run_job(
     for stats in instance.get_run_step_stats(result.run_id):
         if stats.start_time is not None and stats.end_time is not None:
             outcome.step_seconds[stats.step_key] = stats.end_time - stats.start_time
+    started = time.perf_counter()
     try:  # for `analisa metrics`: the daemon's sensors never see an in-process run
         record_pipeline_run(instance, result.run_id, (analisa or AnalisaResource()).database_url())
     except Exception as exc:  # monitoring must not fail a run that succeeded
         _log.warning("run %s not recorded for monitoring: %s", result.run_id, exc)
+    outcome.record_seconds = time.perf_counter() - started
     return outcome
 
 

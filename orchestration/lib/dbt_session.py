@@ -12,6 +12,7 @@ from the settings when it runs, so nothing written to disk holds it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
@@ -57,14 +58,25 @@ def session_environment(settings: Settings, base: Mapping[str, str]) -> dict[str
     return {"PGOPTIONS": f"{existing} {options}".strip()}
 
 
+def session_command(executable: str) -> list[str]:
+    """The command that runs `executable` (and the arguments that follow) with the session
+    settings: this module reads the key from the settings when it runs, then becomes it."""
+    return [sys.executable, "-m", "orchestration.lib.dbt_session", executable]
+
+
+def session_fingerprint(settings: Settings) -> str:
+    """A digest of the session settings dbt's connections get: a dbt kept running for them
+    (orchestration/lib/dbt_server.py) is started again when they change."""
+    options = session_environment(settings, {})["PGOPTIONS"]
+    return hashlib.sha256(f"{sys.executable}\x00{options}".encode()).hexdigest()
+
+
 def write_launcher(folder: Path, dbt_executable: str) -> Path:
     """An executable in `folder` (private to the run) that runs `dbt_executable` with the
     session settings. It holds no secret: the key is read from the settings when it runs."""
     path = folder / "dbt"
     path.write_text(
-        "#!/bin/sh\n"
-        f"exec {shlex.quote(sys.executable)} -m orchestration.lib.dbt_session "
-        f'{shlex.quote(dbt_executable)} "$@"\n',
+        f'#!/bin/sh\nexec {shlex.join(session_command(dbt_executable))} "$@"\n',
         encoding="utf-8",
     )
     path.chmod(0o700)

@@ -1,8 +1,8 @@
 -- One row per post that a complete listing round of its account no longer holds: a complete
 -- round (int_listing_rounds) started after the post was last seen in any listing. This is the
--- first half of the deletion rule, written once: int_posts needs it with a "not found" probe
--- fetched after the earliest such round to flag a deletion, and int_posts_to_probe lists the
--- posts not probed since the latest such round, for the collector's next round.
+-- first half of the deletion rule, written once (macros/deletion_rule.sql): int_posts_to_probe
+-- lists the posts not probed since the latest such round, for the collector's next round; int_posts
+-- applies the same macro to the posts with a "not found" probe.
 --
 -- Account-incremental (macros/incremental.sql): a build rebuilds the posts of the accounts with
 -- new bronze records (a new complete round of an account can concern every post of it).
@@ -50,17 +50,4 @@ sightings as (
 
 )
 
-select
-    sightings.platform,
-    sightings.account_id,
-    sightings.post_id,
-    sightings.last_seen_at,
-    min(complete_rounds.ended_at) as first_listing_ended_at,
-    max(complete_rounds.ended_at) as latest_listing_ended_at,
-    count(*) as complete_rounds_without_post
-from sightings
-inner join complete_rounds
-    on complete_rounds.platform = sightings.platform
-    and complete_rounds.account_id = sightings.account_id
-    and complete_rounds.started_at > sightings.last_seen_at
-group by sightings.platform, sightings.account_id, sightings.post_id, sightings.last_seen_at
+{{ complete_rounds_without_post('sightings', 'complete_rounds') }}

@@ -58,15 +58,39 @@ latest as (
 
 ),
 
--- (a): written once in int_post_listing_gaps (the earliest complete round without the post)
+-- (a) for the posts (b) can concern, those with a not-found answer: their latest sighting, read
+-- from the snapshots once more for those few posts only (reading `latest` twice would keep every
+-- post's whole latest row), then the rule's first half as int_post_listing_gaps has it
+-- (macros/deletion_rule.sql): the earliest complete round without the post
+probed_sightings as (
+
+    select
+        platform,
+        post_id,
+        (array_agg(account_id order by captured_at desc, record_id desc))[1] as account_id,
+        max(captured_at) as last_seen_at
+    from {{ ref('int_post_snapshots') }}
+    where (platform, post_id) in (
+        select platform, post_id from checks where answer = 'not_found'
+    )
+    group by platform, post_id
+
+),
+
+complete_rounds as (
+
+    select * from {{ ref('int_listing_rounds') }}
+    where is_complete
+
+),
+
 missing_from_complete_listing as (
 
     select
         platform,
         post_id,
         first_listing_ended_at as listing_ended_at
-    from {{ ref('int_post_listing_gaps') }}
-    {{ only_changed_posts('platform', 'post_id') }}
+    from ({{ complete_rounds_without_post('probed_sightings', 'complete_rounds') }}) as gaps
 
 ),
 

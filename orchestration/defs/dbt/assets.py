@@ -56,7 +56,7 @@ def _layer(select: str, name: str):
         target = target_dir(Path(project.project_dir))
         invocation = None
         try:
-            with dbt_cli(project, analisa.database_url()) as dbt:
+            with dbt_cli(project, analisa.database_url(), warm=True) as dbt:
                 invocation = dbt.cli(build_args(config.full_refresh), context=context)
                 yield from invocation.stream()
         finally:

@@ -7,6 +7,7 @@ folder (removed afterwards), never through variables written into this process's
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.metadata
 import os
@@ -23,7 +24,8 @@ from packaging import version
 
 from analisa.core.db import normalize_url, url_parts
 from analisa.core.settings import Settings, SettingsError
-from orchestration.lib.dbt_session import write_launcher
+from orchestration.lib.dbt_server import WarmDbt
+from orchestration.lib.dbt_session import session_fingerprint, write_launcher
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -120,16 +122,28 @@ def installed_dbt_version() -> version.Version:
 class LocalDbtCli(DbtCliResource):
     """The dbt CLI when it is this environment's own dbt: dagster-dbt would otherwise start it
     once more per step (`dbt --version`, seconds of start-up) only to learn its version, which
-    the installed package states."""
+    the installed package states; nor does it open a dbt adapter in this process at every step
+    (importing dbt here, 1 s, and reading the profile) for the column and row-count metadata it
+    offers, which no step of ours fetches."""
 
     @property
     def _cli_version(self) -> version.Version:
         return installed_dbt_version()
 
+    def _initialize_dbt_core_adapter(self, args):
+        return None
+
+
+# The dbt server of this process (orchestration/lib/dbt_server.py), stopped when it exits.
+WARM_DBT = WarmDbt()
+atexit.register(WARM_DBT.stop)
+
 
 @contextlib.contextmanager
-def dbt_cli(project: DbtProject, url: str) -> Iterator[DbtCliResource]:
-    """The dbt CLI for one run against `url`; its profile lives only as long as the run."""
+def dbt_cli(project: DbtProject, url: str, warm: bool = False) -> Iterator[DbtCliResource]:
+    """The dbt CLI for one run against `url`; its profile lives only as long as the run.
+    `warm`: the commands run on this process's dbt server, which keeps dbt imported and the
+    project parsed between steps and runs (when dbt is this environment's own)."""
     with tempfile.TemporaryDirectory(prefix="analisa-dbt-") as folder:
         profile = Path(folder) / "profiles.yml"
         profile.touch(mode=0o600)
@@ -137,7 +151,16 @@ def dbt_cli(project: DbtProject, url: str) -> Iterator[DbtCliResource]:
         # dbt runs through a launcher that gives its connections the pseudonym key as a
         # session setting (orchestration/lib/dbt_session.py), never through SQL or this process
         executable = dbt_executable()
-        launcher = write_launcher(Path(folder), executable)
         local = Path(executable).is_absolute()  # else whatever `dbt` the PATH finds
+        fingerprint = None
+        if warm and local:
+            try:  # settings that cannot be read: the cold launcher reports them
+                fingerprint = session_fingerprint(Settings())
+            except SettingsError:
+                fingerprint = None
+        if fingerprint is not None:
+            launcher = WARM_DBT.launcher(Path(folder), executable, fingerprint)
+        else:
+            launcher = write_launcher(Path(folder), executable)
         resource = LocalDbtCli if local else DbtCliResource
         yield resource(project_dir=project, profiles_dir=folder, dbt_executable=str(launcher))

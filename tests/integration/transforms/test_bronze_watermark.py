@@ -167,7 +167,7 @@ def test_account_incremental_models_rebuild_the_changed_accounts_only(db_url, tm
                 listing("B", 1, [ig_item("B1", posted, 2, likes=7)]),
             ],
         )
-    select = ["run", "--select", "+int_posts"]
+    select = ["run", "--select", "+int_posts", "+int_post_listing_gaps"]
     result = run_dbt(select, db_url, tmp_path)
     assert result.returncode == 0, dbt_output(result)
     with psycopg.connect(db_url) as conn:
@@ -347,7 +347,6 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
         "silver.stg_tiktok__video_query": 0,
         "silver.stg_tiktok__videos": 0,
         "silver.int_post_snapshots": 2,
-        "silver.int_post_listing_gaps": 0,
         "silver.int_posts": 1,
         "gold.post_caption_words": 2,
         "gold.post_sponsored_markers": 1,

@@ -1,0 +1,286 @@
+"""A dbt kept warm for the dbt steps of one process: imported once, its project parsed once.
+
+Every dbt step started a new dbt: about 1.3 s to import it and 0.9 s to read back what it had
+parsed (partial parsing), before its first model, twice per build (silver, then gold). Here the
+first dbt step of a process starts one dbt server: a child process (the same launcher gives it
+the session settings, orchestration/lib/dbt_session.py) that imports dbt, parses the project
+and runs each later command with the parsed project (dbt's programmatic invocation with a
+manifest, which skips the parse). The step still runs "dbt": a small client (this module run as
+`client`) that dagster-dbt starts as it started dbt, which hands its arguments and environment to
+the server over a private Unix socket, writes back what dbt prints and exits with dbt's exit code.
+
+What the parse depends on keys the kept project: the profile's text, the project's files (newest
+change), the command's variables and the environment (less the paths that change with every step);
+any change parses again. The server runs one command at a time, ends when the process that
+started it ends (or after IDLE_SECONDS unused), and is started again when the session settings
+change. When the server cannot be reached, the client runs dbt itself, as before.
+
+Only the standard library is imported at the top: the client starts in a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+MODULE = "orchestration.lib.dbt_server"
+EXIT_MARK = "\x00exit "
+IDLE_SECONDS = 15 * 60
+# the commands that run on a parsed project; any other one runs as dbt would alone
+PARSED_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot", "compile"})
+# what changes with every step without changing what the project parses to
+_STEP_VARIABLES = frozenset({"DBT_TARGET_PATH", "DBT_LOG_PATH", "DBT_PROFILES_DIR", "PGOPTIONS"})
+_SOURCE_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+
+
+# -- the client: what dagster-dbt starts instead of dbt ------------------------------------------
+def client(socket_path: str, server_pid: int, fallback: list[str], args: list[str]) -> int:
+    """Run `args` on the server at `socket_path`; without one, exec `fallback + args`."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(socket_path)
+    except OSError:
+        sock.close()
+        os.execvp(fallback[0], [*fallback, *args])
+
+    def stop_server(signum, frame):  # dbt cannot be stopped mid-command in-process: end it all
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server_pid, signal.SIGTERM)
+        raise SystemExit(130)
+
+    signal.signal(signal.SIGINT, stop_server)
+    signal.signal(signal.SIGTERM, stop_server)
+    request = {"args": args, "env": dict(os.environ), "cwd": os.getcwd()}
+    sock.sendall(json.dumps(request).encode() + b"\n")
+    out = sys.stdout.buffer
+    with sock.makefile("rb") as replies:
+        for line in replies:
+            if line.startswith(EXIT_MARK.encode()):
+                out.flush()
+                return int(line[len(EXIT_MARK) :].strip() or 2)
+            out.write(line)
+            out.flush()
+    print("the dbt server ended without an exit status", file=sys.stderr)
+    return 2
+
+
+# -- the server -------------------------------------------------------------------------------
+def newest_source_change(project_dir: Path) -> float:
+    """The newest modification time of the project's own files."""
+    newest = (project_dir / "dbt_project.yml").stat().st_mtime
+    for folder in _SOURCE_FOLDERS:
+        for path in (project_dir / folder).rglob("*"):
+            if path.is_file():
+                newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def parse_key(args: list[str], env: dict[str, str], cwd: str) -> str:
+    """What a parsed project depends on, as one digest."""
+    project_dir = Path(env.get("DBT_PROJECT_DIR") or cwd)
+    profiles = Path(env.get("DBT_PROFILES_DIR") or project_dir) / "profiles.yml"
+    variables = [a for i, a in enumerate(args) if a == "--vars" or args[i - 1 : i] == ["--vars"]]
+    digest = hashlib.sha256()
+    for part in (
+        str(project_dir.resolve()),
+        repr(newest_source_change(project_dir)),
+        profiles.read_text(encoding="utf-8") if profiles.exists() else "",
+        json.dumps(variables),
+        json.dumps(sorted((k, v) for k, v in env.items() if k not in _STEP_VARIABLES)),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+class _Server:
+    def __init__(self):
+        from dbt.cli.main import dbtRunner  # the import a cold dbt pays at every step
+
+        self.runner = dbtRunner
+        self.session_options = os.environ.get("PGOPTIONS", "")
+        self.parsed: tuple[str, object] | None = None
+
+    def run(self, args: list[str], env: dict[str, str], cwd: str, out: io.TextIOBase) -> int:
+        os.environ.clear()
+        os.environ.update(env)
+        if self.session_options:
+            os.environ["PGOPTIONS"] = self.session_options
+        os.chdir(cwd)
+        command = next((a for a in args if not a.startswith("-")), "")
+        manifest = None
+        if command in PARSED_COMMANDS:
+            manifest = self._parsed(args, env, cwd, out)
+            if manifest is None:
+                return 2
+        with _printing_to(out):
+            result = self.runner(manifest=manifest).invoke(args)
+        if result.exception is not None:
+            out.write(f"{type(result.exception).__name__}: {result.exception}\n")
+            return 2
+        return 0 if result.success else 1
+
+    def _parsed(self, args, env, cwd, out):
+        key = parse_key(args, env, cwd)
+        if self.parsed is not None and self.parsed[0] == key:
+            return self.parsed[1]
+        self.parsed = None
+        printed = io.StringIO()
+        with _printing_to(printed):
+            result = self.runner().invoke(["parse"])
+        if not result.success:  # what dbt said is what the step reports
+            out.write(printed.getvalue())
+            if result.exception is not None:
+                out.write(f"{type(result.exception).__name__}: {result.exception}\n")
+            return None
+        self.parsed = (key, result.result)
+        return result.result
+
+
+@contextlib.contextmanager
+def _printing_to(stream):
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = stream
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def serve(socket_path: str, idle_seconds: float = IDLE_SECONDS) -> None:
+    """Answer clients one at a time until the parent ends or nobody calls for `idle_seconds`."""
+    parent = os.getppid()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    listener.listen(8)
+    listener.settimeout(2.0)
+    server = _Server()
+    last = time.monotonic()
+    while os.getppid() == parent and time.monotonic() - last < idle_seconds:
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            continue
+        with conn:
+            conn.settimeout(None)
+            with conn.makefile("rb") as requests, conn.makefile("w", encoding="utf-8") as out:
+                line = requests.readline()
+                if not line:
+                    continue
+                request = json.loads(line)
+                try:
+                    code = server.run(request["args"], request["env"], request["cwd"], out)
+                except Exception as exc:  # report it to the step; the server stays up
+                    out.write(f"dbt server: {type(exc).__name__}: {exc}\n")
+                    code = 2
+                with contextlib.suppress(OSError):
+                    out.write(f"{EXIT_MARK}{code}\n")
+                    out.flush()
+        last = time.monotonic()
+    listener.close()
+
+
+# -- the parent's side ------------------------------------------------------------------------
+class WarmDbt:
+    """One dbt server of this process, started when first asked for."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+        self._folder: tempfile.TemporaryDirectory | None = None
+        self._fingerprint = ""
+
+    def launcher(self, folder: Path, dbt_executable: str, session_fingerprint: str) -> Path:
+        """An executable in `folder` that runs dbt's arguments on this process's server
+        (started, or started again for other session settings) or, failing that, on dbt."""
+        from orchestration.lib.dbt_session import session_command
+
+        with self._lock:
+            if (
+                self._process is None
+                or self._process.poll() is not None
+                or self._fingerprint != session_fingerprint
+            ):
+                self._stop()
+                self._start(session_fingerprint)
+            socket_path = str(Path(self._folder.name) / "dbt.sock")
+            pid = self._process.pid
+        fallback = session_command(dbt_executable)
+        path = folder / "dbt"
+        path.write_text(
+            "#!/bin/sh\n"
+            f"exec {shlex.quote(sys.executable)} -m {MODULE} client "
+            f'{shlex.quote(socket_path)} {pid} {shlex.join(fallback)} -- "$@"\n',
+            encoding="utf-8",
+        )
+        path.chmod(0o700)
+        return path
+
+    def _start(self, fingerprint: str) -> None:
+        from orchestration.lib.dbt_session import session_command
+
+        self._folder = tempfile.TemporaryDirectory(prefix="analisa-dbt-server-")
+        socket_path = Path(self._folder.name) / "dbt.sock"
+        command = [*session_command(sys.executable), "-m", MODULE, "serve", str(socket_path)]
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=str(Path(__file__).resolve().parents[2]),
+        )
+        self._fingerprint = fingerprint
+        deadline = time.monotonic() + 30
+        while not socket_path.exists() and self._process.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+
+    def _stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop()
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["serve"] and len(argv) == 2:
+        serve(argv[1])
+        return 0
+    if argv[:1] == ["client"] and "--" in argv:
+        cut = argv.index("--")
+        socket_path, pid, *fallback = argv[1:cut]
+        return client(socket_path, int(pid), fallback, argv[cut + 1 :])
+    print(
+        "usage: python -m orchestration.lib.dbt_server serve SOCKET | client SOCKET PID "
+        "DBT... -- ARGS...",
+        file=sys.stderr,
+    )
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
