@@ -56,22 +56,31 @@ def client(socket_path: str, server_pid: int, fallback: list[str], args: list[st
         os.execvp(fallback[0], [*fallback, *args])
 
     def stop_server(signum, frame):  # dbt cannot be stopped mid-command in-process: end it all
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(server_pid, signal.SIGTERM)
+        if server_pid > 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(server_pid, signal.SIGTERM)
         raise SystemExit(130)
 
     signal.signal(signal.SIGINT, stop_server)
     signal.signal(signal.SIGTERM, stop_server)
     request = {"args": args, "env": dict(os.environ), "cwd": os.getcwd()}
-    sock.sendall(json.dumps(request).encode() + b"\n")
     out = sys.stdout.buffer
-    with sock.makefile("rb") as replies:
-        for line in replies:
-            if line.startswith(EXIT_MARK.encode()):
+    answered = False
+    try:
+        sock.sendall(json.dumps(request).encode() + b"\n")
+        with sock.makefile("rb") as replies:
+            for line in replies:
+                if line.startswith(EXIT_MARK.encode()):
+                    out.flush()
+                    return int(line[len(EXIT_MARK) :].strip() or 2)
+                answered = True
+                out.write(line)
                 out.flush()
-                return int(line[len(EXIT_MARK) :].strip() or 2)
-            out.write(line)
-            out.flush()
+    except OSError:
+        pass
+    if not answered:  # it closed before taking the command (it was ending): dbt runs it here
+        sock.close()
+        os.execvp(fallback[0], [*fallback, *args])
     print("the dbt server ended without an exit status", file=sys.stderr)
     return 2
 
@@ -159,37 +168,45 @@ def _printing_to(stream):
         sys.stdout, sys.stderr = saved
 
 
+def _answer(conn: socket.socket, server: _Server) -> None:
+    with conn.makefile("rb") as requests, conn.makefile("w", encoding="utf-8") as out:
+        line = requests.readline()
+        if not line:
+            return
+        request = json.loads(line)
+        try:
+            code = server.run(request["args"], request["env"], request["cwd"], out)
+        except Exception as exc:  # reported to the step; the server stays up
+            out.write(f"dbt server: {type(exc).__name__}: {exc}\n")
+            code = 2
+        out.write(f"{EXIT_MARK}{code}\n")
+        out.flush()
+
+
 def serve(socket_path: str, idle_seconds: float = IDLE_SECONDS) -> None:
     """Answer clients one at a time until the parent ends or nobody calls for `idle_seconds`."""
     parent = os.getppid()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
-    listener.listen(8)
-    listener.settimeout(2.0)
-    server = _Server()
-    last = time.monotonic()
-    while os.getppid() == parent and time.monotonic() - last < idle_seconds:
-        try:
-            conn, _ = listener.accept()
-        except TimeoutError:
-            continue
-        with conn:
-            conn.settimeout(None)
-            with conn.makefile("rb") as requests, conn.makefile("w", encoding="utf-8") as out:
-                line = requests.readline()
-                if not line:
-                    continue
-                request = json.loads(line)
-                try:
-                    code = server.run(request["args"], request["env"], request["cwd"], out)
-                except Exception as exc:  # report it to the step; the server stays up
-                    out.write(f"dbt server: {type(exc).__name__}: {exc}\n")
-                    code = 2
-                with contextlib.suppress(OSError):
-                    out.write(f"{EXIT_MARK}{code}\n")
-                    out.flush()
+    try:
+        listener.listen(8)
+        listener.settimeout(2.0)
+        server = _Server()
         last = time.monotonic()
-    listener.close()
+        while os.getppid() == parent and time.monotonic() - last < idle_seconds:
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(None)
+                with contextlib.suppress(OSError):  # the client went away
+                    _answer(conn, server)
+            last = time.monotonic()
+    finally:  # a client arriving now finds no server and runs dbt itself
+        listener.close()
+        with contextlib.suppress(OSError):
+            os.unlink(socket_path)
 
 
 # -- the parent's side ------------------------------------------------------------------------

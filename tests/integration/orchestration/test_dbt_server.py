@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 
 from analisa.core.settings import Settings
 from orchestration.defs.dbt.resources import dbt_executable, dbt_project_dir, profiles_yml
-from orchestration.lib.dbt_server import WarmDbt, parse_key
+from orchestration.lib.dbt_server import MODULE, WarmDbt, parse_key
 from orchestration.lib.dbt_session import session_fingerprint
 
 
@@ -181,3 +183,56 @@ def test_what_the_kept_project_depends_on(tmp_path):
     later = time.time() + 5
     os.utime(project / "models" / "m.sql", (later, later))
     assert parse_key(["build"], env, str(project)) != key
+
+
+def _fake_server(path: Path, reply: bytes | None) -> threading.Thread:
+    """A server that takes one connection, reads the command, and sends `reply` (None: closes
+    without a word, as a server that was ending does)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+
+    def answer():
+        conn, _ = listener.accept()
+        with conn:
+            conn.makefile("rb").readline()
+            if reply is not None:
+                conn.sendall(reply)
+        listener.close()
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    return thread
+
+
+def _client(path: Path) -> subprocess.CompletedProcess:
+    fallback = [sys.executable, "-c", "import sys; print('dbt itself', sys.argv[1:])"]
+    return subprocess.run(
+        [sys.executable, "-m", MODULE, "client", str(path), "0", *fallback, "--", "build", "-x"],
+        cwd=Path(__file__).resolve().parents[3],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_client_runs_dbt_itself_when_no_server_takes_the_command(tmp_path):
+    # no server at all
+    done = _client(tmp_path / "none.sock")
+    assert done.returncode == 0 and done.stdout == "dbt itself ['build', '-x']\n"
+    # a server that closes without taking it
+    thread = _fake_server(tmp_path / "closing.sock", None)
+    done = _client(tmp_path / "closing.sock")
+    thread.join(10)
+    assert done.returncode == 0 and done.stdout == "dbt itself ['build', '-x']\n"
+    # what a server printed, then its exit status, is the command's
+    thread = _fake_server(tmp_path / "answers.sock", b'{"a": 1}\n\x00exit 1\n')
+    done = _client(tmp_path / "answers.sock")
+    thread.join(10)
+    assert (done.returncode, done.stdout) == (1, '{"a": 1}\n')
+    # a server that ends mid-command: not run twice, reported
+    thread = _fake_server(tmp_path / "ends.sock", b'{"a": 1}\n')
+    done = _client(tmp_path / "ends.sock")
+    thread.join(10)
+    assert (done.returncode, done.stdout) == (2, '{"a": 1}\n')
+    assert "ended without an exit status" in done.stderr
