@@ -16,7 +16,8 @@ The builds' times leave out, besides the export, what an in-process run does aft
 writing its numbers for monitoring (every table's exact row count, `*_record_s`), which a
 deployment's sensor does once the run is over. The dbt a process keeps warm between its dbt
 steps (orchestration/lib/dbt_server.py) is stopped before each build: each starts dbt once, as a
-new `analisa pipeline` process does.
+new `analisa pipeline` process does (it starts dbt when the run begins, so the import overlaps
+the steps before the first dbt step).
 
 The dbt project is parsed before the full build's clock starts, as a deployment does once per
 release (a first build on a fresh checkout parses it too: about 5 s more).

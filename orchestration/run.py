@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import build_definitions
+from orchestration.defs.dbt.resources import prestart_dbt
 from orchestration.defs.observability.runs import record_pipeline_run
 from orchestration.lib.resources import AnalisaResource
 
@@ -57,6 +58,8 @@ def run_job(
     instead of the terminal (the CLI shows its own progress and summary)."""
     defs = build_definitions(analisa)
     job = defs.resolve_job_def(job_name)
+    if _runs_dbt(job, selection):
+        prestart_dbt()  # dbt is imported while the steps before the first dbt step run
     run_config: dict = dict(QUIET) if quiet else {}
     ops: dict = {}
     if collect is not None:
@@ -90,6 +93,13 @@ def run_job(
         _log.warning("run %s not recorded for monitoring: %s", result.run_id, exc)
     outcome.record_seconds = time.perf_counter() - started
     return outcome
+
+
+def _runs_dbt(job: dg.JobDefinition, selection: list[dg.AssetKey] | None) -> bool:
+    """Whether running `job` (with `selection`) may run a dbt step."""
+    if not any(step in job.graph.node_dict for step in DBT_STEPS):
+        return False
+    return selection is None or any(key.path[0] in ("silver", "gold") for key in selection)
 
 
 @contextlib.contextmanager

@@ -219,11 +219,10 @@ class WarmDbt:
         self._folder: tempfile.TemporaryDirectory | None = None
         self._fingerprint = ""
 
-    def launcher(self, folder: Path, dbt_executable: str, session_fingerprint: str) -> Path:
-        """An executable in `folder` that runs dbt's arguments on this process's server
-        (started, or started again for other session settings) or, failing that, on dbt."""
-        from orchestration.lib.dbt_session import session_command
-
+    def ensure(self, session_fingerprint: str) -> tuple[str, int]:
+        """The server for these session settings, started (or started again for other ones)
+        if need be: (its socket, its process id). It imports dbt as soon as it starts, so a
+        run that starts it first thing has dbt imported by its first dbt step."""
         with self._lock:
             if (
                 self._process is None
@@ -232,8 +231,14 @@ class WarmDbt:
             ):
                 self._stop()
                 self._start(session_fingerprint)
-            socket_path = str(Path(self._folder.name) / "dbt.sock")
-            pid = self._process.pid
+            return str(Path(self._folder.name) / "dbt.sock"), self._process.pid
+
+    def launcher(self, folder: Path, dbt_executable: str, session_fingerprint: str) -> Path:
+        """An executable in `folder` that runs dbt's arguments on this process's server
+        (started, or started again for other session settings) or, failing that, on dbt."""
+        from orchestration.lib.dbt_session import session_command
+
+        socket_path, pid = self.ensure(session_fingerprint)
         fallback = session_command(dbt_executable)
         path = folder / "dbt"
         path.write_text(

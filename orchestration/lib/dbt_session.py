@@ -64,10 +64,11 @@ def session_command(executable: str) -> list[str]:
     return [sys.executable, "-m", "orchestration.lib.dbt_session", executable]
 
 
-def session_fingerprint(settings: Settings) -> str:
-    """A digest of the session settings dbt's connections get: a dbt kept running for them
+def session_fingerprint(settings: Settings, base: Mapping[str, str] | None = None) -> str:
+    """A digest of the session settings dbt's connections get (with the options `base`, by
+    default this process's environment, already has): a dbt kept running for them
     (orchestration/lib/dbt_server.py) is started again when they change."""
-    options = session_environment(settings, {})["PGOPTIONS"]
+    options = session_environment(settings, os.environ if base is None else base)["PGOPTIONS"]
     return hashlib.sha256(f"{sys.executable}\x00{options}".encode()).hexdigest()
 
 

@@ -139,6 +139,26 @@ WARM_DBT = WarmDbt()
 atexit.register(WARM_DBT.stop)
 
 
+def warm_fingerprint() -> str | None:
+    """The session fingerprint of a dbt kept warm, or None when dbt cannot be kept warm here
+    (dbt not this environment's own, or settings that cannot be read: the cold launcher
+    reports them)."""
+    if not Path(dbt_executable()).is_absolute():
+        return None
+    try:
+        return session_fingerprint(Settings())
+    except SettingsError:
+        return None
+
+
+def prestart_dbt() -> None:
+    """Start this process's dbt server now, so that dbt is imported while the steps before the
+    first dbt step run (an in-process run calls it when it begins)."""
+    fingerprint = warm_fingerprint()
+    if fingerprint is not None:
+        WARM_DBT.ensure(fingerprint)
+
+
 @contextlib.contextmanager
 def dbt_cli(project: DbtProject, url: str, warm: bool = False) -> Iterator[DbtCliResource]:
     """The dbt CLI for one run against `url`; its profile lives only as long as the run.
@@ -152,12 +172,7 @@ def dbt_cli(project: DbtProject, url: str, warm: bool = False) -> Iterator[DbtCl
         # session setting (orchestration/lib/dbt_session.py), never through SQL or this process
         executable = dbt_executable()
         local = Path(executable).is_absolute()  # else whatever `dbt` the PATH finds
-        fingerprint = None
-        if warm and local:
-            try:  # settings that cannot be read: the cold launcher reports them
-                fingerprint = session_fingerprint(Settings())
-            except SettingsError:
-                fingerprint = None
+        fingerprint = warm_fingerprint() if warm else None
         if fingerprint is not None:
             launcher = WARM_DBT.launcher(Path(folder), executable, fingerprint)
         else:

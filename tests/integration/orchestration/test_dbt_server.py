@@ -236,3 +236,18 @@ def test_the_client_runs_dbt_itself_when_no_server_takes_the_command(tmp_path):
     thread.join(10)
     assert (done.returncode, done.stdout) == (2, '{"a": 1}\n')
     assert "ended without an exit status" in done.stderr
+
+
+def test_a_run_starts_dbt_before_its_first_dbt_step():
+    """run_job starts the server when the run begins; the dbt steps then find it running."""
+    from orchestration.defs.dbt.resources import WARM_DBT, prestart_dbt, warm_fingerprint
+
+    WARM_DBT.stop()
+    try:
+        prestart_dbt()
+        pid = WARM_DBT._process.pid
+        assert _alive(pid)
+        assert WARM_DBT.ensure(warm_fingerprint())[1] == pid
+    finally:
+        WARM_DBT.stop()
+    assert _wait_gone(pid, 10)

@@ -8,7 +8,12 @@ import pytest
 
 from analisa.core.settings import Settings, SettingsError
 from orchestration.defs.dbt.resources import analisa_dbt_project
-from orchestration.lib.dbt_session import libpq_options, session_environment, write_launcher
+from orchestration.lib.dbt_session import (
+    libpq_options,
+    session_environment,
+    session_fingerprint,
+    write_launcher,
+)
 
 
 def test_values_are_escaped_as_libpq_splits_options_on_whitespace():
@@ -82,3 +87,17 @@ def test_every_silver_model_reading_bronze_is_incremental_and_keeps_its_rows():
         ]
         assert any("bronze_increment()" in body for body in bodies), name
         assert node["config"]["full_refresh"] is None, name  # the refusal is the macro's
+
+
+def test_the_fingerprint_of_the_session_follows_every_option_dbt_gets():
+    """A dbt kept warm is started again when what its connections would get changes."""
+    settings = Settings(ANALISA_PSEUDONYM_KEY="k 1")
+    same = session_fingerprint(settings, {})
+    assert session_fingerprint(Settings(ANALISA_PSEUDONYM_KEY="k 1"), {}) == same
+    assert session_fingerprint(Settings(ANALISA_PSEUDONYM_KEY="k 2"), {}) != same
+    assert (
+        session_fingerprint(Settings(ANALISA_PSEUDONYM_KEY="k 1", ANALISA_DBT_WORK_MEM="1GB"), {})
+        != same
+    )
+    assert session_fingerprint(settings, {"PGOPTIONS": "-c statement_timeout=5000"}) != same
+    assert "k 1" not in same and "k\\ 1" not in same
