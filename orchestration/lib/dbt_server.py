@@ -43,6 +43,8 @@ PARSED_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot", "compil
 # what changes with every step without changing what the project parses to
 _STEP_VARIABLES = frozenset({"DBT_TARGET_PATH", "DBT_LOG_PATH", "DBT_PROFILES_DIR", "PGOPTIONS"})
 _SOURCE_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+_PARSE_OPTIONS = frozenset({"--vars", "--target", "-t", "--profile", "--project-dir"})
+_PARSE_PAIRS = [[option] for option in _PARSE_OPTIONS]
 
 
 # -- the client: what dagster-dbt starts instead of dbt ------------------------------------------
@@ -100,13 +102,15 @@ def parse_key(args: list[str], env: dict[str, str], cwd: str) -> str:
     """What a parsed project depends on, as one digest."""
     project_dir = Path(env.get("DBT_PROJECT_DIR") or cwd)
     profiles = Path(env.get("DBT_PROFILES_DIR") or project_dir) / "profiles.yml"
-    variables = [a for i, a in enumerate(args) if a == "--vars" or args[i - 1 : i] == ["--vars"]]
+    shaping = [  # the options that change what a project parses to, with their values
+        a for i, a in enumerate(args) if a in _PARSE_OPTIONS or args[i - 1 : i] in _PARSE_PAIRS
+    ]
     digest = hashlib.sha256()
     for part in (
         str(project_dir.resolve()),
         repr(newest_source_change(project_dir)),
         profiles.read_text(encoding="utf-8") if profiles.exists() else "",
-        json.dumps(variables),
+        json.dumps(shaping),
         json.dumps(sorted((k, v) for k, v in env.items() if k not in _STEP_VARIABLES)),
     ):
         digest.update(part.encode())
@@ -170,12 +174,13 @@ def _printing_to(stream):
 
 def _answer(conn: socket.socket, server: _Server) -> None:
     with conn.makefile("rb") as requests, conn.makefile("w", encoding="utf-8") as out:
-        line = requests.readline()
-        if not line:
-            return
-        request = json.loads(line)
         try:
-            code = server.run(request["args"], request["env"], request["cwd"], out)
+            request = json.loads(requests.readline())
+            args, env, cwd = request["args"], request["env"], request["cwd"]
+        except (ValueError, KeyError, TypeError):  # not a command of our client's
+            return
+        try:
+            code = server.run(args, env, cwd, out)
         except Exception as exc:  # reported to the step; the server stays up
             out.write(f"dbt server: {type(exc).__name__}: {exc}\n")
             code = 2

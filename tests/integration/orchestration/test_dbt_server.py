@@ -105,6 +105,11 @@ def test_commands_run_on_one_warm_dbt_with_the_session_key(db_url, tmp_path, war
         assert "seed.analisa.interest_taxonomy" in finished
         assert (tmp_path / f"t{n}" / "run_results.json").exists()
     assert warm._process.pid == pid and _alive(pid)
+    # what is not a command is dropped, and the server goes on
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stray:
+        stray.connect(warm.ensure(fingerprint)[0])
+        stray.sendall(b"not a command\n")
+        assert stray.recv(100) == b""
     # dbt's failures keep their exit codes: 2 for an error, the message in what it printed
     bad = _run(
         launcher, [*build[:2], "no_such_model_here", "--warn-error"], folder, tmp_path / "t4"
@@ -179,6 +184,7 @@ def test_what_the_kept_project_depends_on(tmp_path):
     (other_profiles / "profiles.yml").write_text("p: {target: b}\n")
     assert parse_key(["build"], {**env, "DBT_PROFILES_DIR": str(other_profiles)}, "") != key
     assert parse_key(["build", "--vars", "{a: 1}"], env, str(project)) != key
+    assert parse_key(["build", "--target", "other"], env, str(project)) != key
     assert parse_key(["build"], {**env, "A": "2"}, str(project)) != key
     later = time.time() + 5
     os.utime(project / "models" / "m.sql", (later, later))
