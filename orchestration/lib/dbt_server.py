@@ -44,7 +44,6 @@ PARSED_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot", "compil
 _STEP_VARIABLES = frozenset({"DBT_TARGET_PATH", "DBT_LOG_PATH", "DBT_PROFILES_DIR", "PGOPTIONS"})
 _SOURCE_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
 _PARSE_OPTIONS = frozenset({"--vars", "--target", "-t", "--profile", "--project-dir"})
-_PARSE_PAIRS = [[option] for option in _PARSE_OPTIONS]
 
 
 # -- the client: what dagster-dbt starts instead of dbt ------------------------------------------
@@ -89,7 +88,8 @@ def client(socket_path: str, server_pid: int, fallback: list[str], args: list[st
 
 # -- the server -------------------------------------------------------------------------------
 def newest_source_change(project_dir: Path) -> float:
-    """The newest modification time of the project's own files."""
+    """The newest modification time of the project's own files (also what says the manifest is
+    older than the project, orchestration/defs/dbt/resources.py)."""
     newest = (project_dir / "dbt_project.yml").stat().st_mtime
     for folder in _SOURCE_FOLDERS:
         for path in (project_dir / folder).rglob("*"):
@@ -102,9 +102,8 @@ def parse_key(args: list[str], env: dict[str, str], cwd: str) -> str:
     """What a parsed project depends on, as one digest."""
     project_dir = Path(env.get("DBT_PROJECT_DIR") or cwd)
     profiles = Path(env.get("DBT_PROFILES_DIR") or project_dir) / "profiles.yml"
-    shaping = [  # the options that change what a project parses to, with their values
-        a for i, a in enumerate(args) if a in _PARSE_OPTIONS or args[i - 1 : i] in _PARSE_PAIRS
-    ]
+    # the options that change what a project parses to, with their values
+    shaping = [a for i, a in enumerate(args) if {a, *args[i - 1 : i]} & _PARSE_OPTIONS]
     digest = hashlib.sha256()
     for part in (
         str(project_dir.resolve()),

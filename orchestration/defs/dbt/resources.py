@@ -24,7 +24,7 @@ from packaging import version
 
 from analisa.core.db import normalize_url, url_parts
 from analisa.core.settings import Settings, SettingsError
-from orchestration.lib.dbt_server import WarmDbt
+from orchestration.lib.dbt_server import WarmDbt, newest_source_change
 from orchestration.lib.dbt_session import session_fingerprint, write_launcher
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -39,15 +39,6 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else "dbt"
 
 
-def _newest_source_mtime(project_dir: Path) -> float:
-    newest = (project_dir / "dbt_project.yml").stat().st_mtime
-    for folder in ("models", "macros", "seeds", "tests", "snapshots"):
-        for path in (project_dir / folder).rglob("*"):
-            if path.is_file():
-                newest = max(newest, path.stat().st_mtime)
-    return newest
-
-
 def ensure_manifest(project_dir: Path) -> Path:
     """Parse the project when its manifest is missing or older than its files.
 
@@ -58,7 +49,7 @@ def ensure_manifest(project_dir: Path) -> Path:
     started only to parse: without DATABASE_URL (or with settings that cannot be read), the
     project's profile."""
     manifest = project_dir / "target" / "manifest.json"
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir):
+    if manifest.exists() and manifest.stat().st_mtime >= newest_source_change(project_dir):
         return manifest
     try:  # read now, as a run reads it (AnalisaResource)
         url = Settings().database_url

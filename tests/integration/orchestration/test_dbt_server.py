@@ -69,7 +69,7 @@ def _events(out: str) -> list[dict]:
 
 
 @pytest.fixture
-def warm(tmp_path):
+def warm():
     server = WarmDbt()
     yield server
     server.stop()
