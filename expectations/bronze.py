@@ -389,6 +389,36 @@ def run(conn: psycopg.Connection, now: datetime | None = None) -> dict[EndpointK
     return results
 
 
+COUNT_SQL = """
+    select platform, endpoint, count(*)
+    from bronze.raw_records
+    where {increment}
+    group by platform, endpoint
+"""
+
+# on the partial index of the malformed records (migration 023): never all of bronze
+MALFORMED_COUNT_SQL = """
+    select platform, endpoint, count(*)
+    from bronze.raw_records
+    where parse_error is not null
+    group by platform, endpoint
+"""
+
+
+def counts(conn: psycopg.Connection) -> dict[EndpointKey, tuple[int, int]]:
+    """(records, malformed records) per catalog endpoint with records. The records below the
+    gate's marks are the ones it counted when it accepted them (every record below a mark was
+    judged and kept); those above are counted, so the cost follows the new records, not bronze
+    (all of bronze is counted without marks, or after a purge or an erasure)."""
+    found = marks(conn)
+    records = {key: mark.records for key, mark in found.items()}
+    for platform, endpoint, n in conn.execute(COUNT_SQL.format(increment=_increment(found))):
+        records[(platform, endpoint)] = records.get((platform, endpoint), 0) + n
+    malformed = {(p, e): n for p, e, n in conn.execute(MALFORMED_COUNT_SQL)}
+    keys = [(e.platform, e.name) for e in catalog.ENDPOINTS]
+    return {key: (records[key], malformed.get(key, 0)) for key in keys if records.get(key)}
+
+
 @dataclass(frozen=True)
 class Malformed:
     count: int

@@ -118,13 +118,7 @@
         positions tid[];
         -- the rows a delete+insert build wrote are its temporary relation's (dbt names it
         -- <model>__dbt_tmp<time> and drops it after the commit)
-        temporary name := (
-            select relname from pg_class
-            where relnamespace = pg_my_temp_schema()
-                and relname ~ '^{{ this.identifier }}__dbt_tmp[0-9]+$'
-            order by oid desc
-            limit 1
-        );
+        temporary name := {{ dbt_temporary_relation_sql() }};
     begin
         select coalesce(sum(n_tup_ins + n_tup_upd), 0) into written
         from pg_stat_xact_user_tables

@@ -151,7 +151,9 @@ class _Server:
         self.parsed = None
         printed = io.StringIO()
         with _printing_to(printed):
-            result = self.runner().invoke(["parse"])
+            # kept in memory: the command run on it writes the step's artifacts (writing them
+            # here too cost about 0.2 s)
+            result = self.runner().invoke(["parse", "--no-write-json"])
         if not result.success:  # what dbt said is what the step reports
             out.write(printed.getvalue())
             if result.exception is not None:

@@ -4,14 +4,16 @@
 -- lists the posts not probed since the latest such round, for the collector's next round; int_posts
 -- applies the same macro to the posts with a "not found" probe.
 --
--- Account-incremental (macros/incremental.sql): a build rebuilds the posts of the accounts with
--- new bronze records (a new complete round of an account can concern every post of it).
+-- Post-incremental (macros/incremental.sql): a build rebuilds the posts of the accounts with new
+-- bronze records (a new complete round of an account can concern every post of it), found on
+-- int_posts' index by account (as int_posts held them when this build began), and the posts
+-- int_post_snapshots changed since either model last read its changes.
 
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ follow_bronze([[none, 'int_post_snapshots']]) }}",
+    pre_hook="{{ follow_bronze(['int_post_snapshots'], 'int_posts') }}",
 ) }}
 
 with
@@ -38,7 +40,7 @@ ranked as (
             partition by platform, post_id order by captured_at desc, record_id desc
         ) as recency_rank
     from {{ ref('int_post_snapshots') }}
-    {{ only_changed_posts('platform', 'post_id') }}
+    {{ only_changed_posts('platform', 'post_id', ['int_post_snapshots'], 'int_posts') }}
 
 ),
 

@@ -14,26 +14,28 @@
 -- holds it: the key (platform, post_id, captured_at) has a unique index (post-hook
 -- unique_key_index), which also serves the lookups by post.
 --
--- Account-incremental (macros/incremental.sql): a build rebuilds every capture of the posts that
--- the accounts with new bronze records list or have insights for, and keeps the other rows.
+-- Post-incremental (macros/incremental.sql): a build rebuilds every capture of the posts its
+-- staging models changed since it last read them (new listing or insights captures), and keeps
+-- the other rows.
 
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ follow_bronze([
-        ['instagram', 'stg_instagram__media'],
-        ['instagram', 'stg_instagram__media_insights'],
-        ['tiktok', 'stg_tiktok__videos'],
-    ]) }}",
+    pre_hook="{{ follow_bronze(
+        ['stg_instagram__media', 'stg_instagram__media_insights', 'stg_tiktok__videos']
+    ) }}",
+    post_hook="{{ log_post_changes() }}",
 ) }}
+
+{%- set producers = ['stg_instagram__media', 'stg_instagram__media_insights', 'stg_tiktok__videos'] %}
 
 with
 
 instagram_listings as (
 
     select * from {{ ref('stg_instagram__media') }}
-    {{ only_changed_posts("'instagram'", 'post_id') }}
+    {{ only_changed_posts("'instagram'", 'post_id', producers) }}
 
 ),
 
@@ -43,14 +45,14 @@ instagram_listings as (
 listing_keys as (
 
     select post_id, round_id, captured_at from {{ ref('stg_instagram__media') }}
-    {{ only_changed_posts("'instagram'", 'post_id') }}
+    {{ only_changed_posts("'instagram'", 'post_id', producers) }}
 
 ),
 
 instagram_insights as (
 
     select * from {{ ref('stg_instagram__media_insights') }}
-    {{ only_changed_posts("'instagram'", 'post_id') }}
+    {{ only_changed_posts("'instagram'", 'post_id', producers) }}
 
 ),
 
@@ -182,7 +184,7 @@ tiktok as (
         record_id,
         captured_at
     from {{ ref('stg_tiktok__videos') }}
-    {{ only_changed_posts("'tiktok'", 'post_id') }}
+    {{ only_changed_posts("'tiktok'", 'post_id', producers) }}
 
 ),
 

@@ -9,15 +9,17 @@
 -- deleted_at = the earliest such not-found answer. A post listed again later is not deleted (its
 -- last sighting moves past the round).
 --
--- Account-incremental (macros/incremental.sql): a build rebuilds the posts of the accounts with
--- new bronze records (captures, listing rounds or existence answers), and keeps the other rows.
+-- Post-incremental (macros/incremental.sql): a build rebuilds the posts of the accounts with new
+-- bronze records (captures, listing rounds or existence answers), found on this table's index
+-- by account, and the posts int_post_snapshots changed since (new posts among them), and keeps
+-- the other rows.
 
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
     indexes=[{'columns': ['platform', 'account_id']}],
-    pre_hook="{{ follow_bronze([[none, 'int_post_snapshots'], [none, 'int_post_existence_checks']]) }}",
+    pre_hook="{{ follow_bronze(['int_post_snapshots'], 'this') }}",
 ) }}
 
 with
@@ -25,14 +27,14 @@ with
 snapshots as (
 
     select * from {{ ref('int_post_snapshots') }}
-    {{ only_changed_posts('platform', 'post_id') }}
+    {{ only_changed_posts('platform', 'post_id', ['int_post_snapshots'], 'this') }}
 
 ),
 
 checks as (
 
     select * from {{ ref('int_post_existence_checks') }}
-    {{ only_changed_posts('platform', 'post_id') }}
+    {{ only_changed_posts('platform', 'post_id', ['int_post_snapshots'], 'this') }}
 
 ),
 

@@ -10,6 +10,7 @@ import psycopg
 
 from analisa.core import catalog
 from connectors.collection_run import run_collection
+from expectations import bronze as bronze_gate_rules
 from orchestration.lib.resources import AnalisaResource
 
 BRONZE_KEYS: dict[tuple[str, str], dg.AssetKey] = {
@@ -20,15 +21,6 @@ BRONZE_KEYS: dict[tuple[str, str], dg.AssetKey] = {
 
 class BronzeConfig(dg.Config):
     collect: bool = True
-
-
-def bronze_counts(conn: psycopg.Connection) -> dict[tuple[str, str], tuple[int, int]]:
-    """(rows, malformed rows) per platform and endpoint."""
-    rows = conn.execute(
-        "select platform, endpoint, count(*), count(*) filter (where parse_error is not null) "
-        "from bronze.raw_records group by 1, 2"
-    ).fetchall()
-    return {(p, e): (n, bad) for p, e, n, bad in rows}
 
 
 @dg.multi_asset(
@@ -65,7 +57,7 @@ def bronze(context: dg.AssetExecutionContext, config: BronzeConfig, analisa: Ana
         for reason in summary.stats.parked_reasons:
             context.log.warning(f"parked: {reason}")
     with psycopg.connect(url) as conn:
-        counts = bronze_counts(conn)
+        counts = bronze_gate_rules.counts(conn)
     for (platform, endpoint), key in BRONZE_KEYS.items():
         if key not in selected:
             continue

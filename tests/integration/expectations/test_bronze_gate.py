@@ -233,3 +233,31 @@ def test_an_erasure_since_the_marks_makes_the_gate_judge_everything_again(conn):
     conn.commit()
     assert bronze.marks(conn) == {}
     assert bronze.run(conn, now=NOW)[("instagram", "media")].rows == 2
+
+
+def test_counts_read_the_new_records_and_the_malformed_ones_only(conn):
+    at = NOW - timedelta(hours=5)
+    write_records(conn, [rec("media_insights", at, body='{"data": [', object_id="m9")])
+    conn.commit()
+    everything = {
+        ("instagram", "user"): (1, 0),
+        ("instagram", "media"): (2, 0),
+        ("instagram", "media_insights"): (2, 1),
+        ("tiktok", "video_list"): (1, 0),
+    }
+    assert bronze.counts(conn) == everything  # no marks yet: all of bronze is counted
+    assert all(r.success for r in bronze.run(conn, now=NOW).values())
+    conn.commit()
+    # below the marks the records are taken from them: a record changed behind the gate's
+    # back is not counted again (the marks say 2 media pages), a new one is
+    conn.execute("delete from bronze.raw_records where endpoint = 'media' and body ->> 'n' = '1'")
+    write_records(conn, [rec("media", NOW - timedelta(hours=2), n=5)])
+    conn.commit()
+    assert bronze.counts(conn) == everything | {("instagram", "media"): (3, 0)}
+    # a purge since the marks: all of bronze is counted again
+    conn.execute(
+        "insert into ops.retention_purges (purge_id, table_name, period_days, rows_deleted) "
+        "values ('p1', 'bronze.raw_records', 30, 1)"
+    )
+    conn.commit()
+    assert bronze.counts(conn)[("instagram", "media")] == (2, 0)

@@ -189,12 +189,27 @@ def test_account_incremental_models_rebuild_the_changed_accounts_only(db_url, tm
             "select post_id, likes, reach, is_deleted, captures from silver.int_posts order by 1"
         ).fetchall()
     assert posts == [("A1", 12, 150, False, 2), ("A2", 5, None, True, 1), ("B1", 7, None, False, 1)]
-    # B's rows were kept as they were (same writing transaction), A's rebuilt
+    # int_post_snapshots rebuilt the post with new captures (A1), int_posts every post of A (its
+    # new complete round concerns them all); the other rows were kept as they were (same writing
+    # transaction)
+    for model, changed in (("int_post_snapshots", {"A1"}), ("int_posts", {"A1", "A2"})):
+        kept = [row for row in before[model] if row[0]["post_id"] not in changed]
+        assert kept and kept == [r for r in incremental[model] if r[0]["post_id"] not in changed]
+        rebuilt = [row for row in incremental[model] if row[0]["post_id"] in changed]
+        assert {row["post_id"] for row, _ in rebuilt} == changed, model
+        assert not set(xmin for _, xmin in rebuilt) & set(x for _, x in before[model]), model
+
+    # a staging model rewritten whole (its full refresh alone): the models built from it
+    # rebuild everything on their next build, as they cannot know which posts it changed
+    result = run_dbt(["run", "--select", "stg_tiktok__videos", "--full-refresh"], db_url, tmp_path)
+    assert result.returncode == 0, dbt_output(result)
+    result = run_dbt(select, db_url, tmp_path)
+    assert result.returncode == 0, dbt_output(result)
+    with psycopg.connect(db_url) as conn:
+        rewritten = posts_state(conn)
     for model in ("int_post_snapshots", "int_posts"):
-        kept = [row for row in before[model] if row[0]["account_id"] == "B"]
-        assert kept and kept == [r for r in incremental[model] if r[0]["account_id"] == "B"]
-        rebuilt = [row for row in incremental[model] if row[0]["account_id"] == "A"]
-        assert rebuilt and not set(xmin for _, xmin in rebuilt) & set(x for _, x in before[model])
+        assert [row for row, _ in rewritten[model]] == [row for row, _ in incremental[model]]
+        assert not {x for _, x in rewritten[model]} & {x for _, x in incremental[model]}, model
 
     result = run_dbt([*select, "--full-refresh"], db_url, tmp_path)
     assert result.returncode == 0, dbt_output(result)

@@ -1,13 +1,15 @@
 -- One row per (media id, capture): the posts of Instagram media list pages, plus the media that
 -- Business Discovery answers carry for creators who have not connected.
 -- Incremental on bronze's ingested_at (macros/incremental.sql).
+-- Each build logs the posts it changed, for int_post_snapshots (log_post_changes).
 
 {{
     config(
         materialized='incremental',
         unique_key=['post_id', 'captured_at'],
         incremental_strategy='delete+insert',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        post_hook="{{ log_post_changes('instagram') }}"
     )
 }}
 

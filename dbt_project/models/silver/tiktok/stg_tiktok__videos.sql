@@ -1,12 +1,14 @@
 -- One row per (video id, capture) of TikTok video list pages.
 -- Incremental on bronze's ingested_at (macros/incremental.sql).
+-- Each build logs the posts it changed, for int_post_snapshots (log_post_changes).
 
 {{
     config(
         materialized='incremental',
         unique_key=['post_id', 'captured_at'],
         incremental_strategy='delete+insert',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        post_hook="{{ log_post_changes('tiktok') }}"
     )
 }}
 
