@@ -131,13 +131,14 @@
     they are built from logs the posts it changed (log_post_changes: a staging model the posts of
     the rows it wrote, int_post_snapshots the posts it rebuilt; a build that rewrote its model
     whole logs one row without a post), and a reader takes the changes logged since its last
-    build (its mark in ops.post_change_marks: the oldest transaction its snapshot could not see,
-    so a change still being written when it read is read by its next build). A post's captures
+    build (its mark in ops.post_change_marks: the snapshot its pre-hook took before reading the
+    log, so a change still being written when it read is read by its next build). A post's captures
     depend on that post's records only: int_post_snapshots rebuilds the posts its staging models
     changed. int_posts and int_post_listing_gaps rebuild every post of the accounts with bronze
-    records loaded from their mark (the point up to which they have seen bronze) up to the
-    staging models' marks now (the point up to which staging holds every record: below the
-    oldest mark of the models that read bronze, macros above), found on int_posts' index
+    records loaded from their mark (the point up to which they have seen bronze) up to the marks
+    of the models they are built from now (the point up to which those hold every record: the
+    oldest of their marks, upstream_mark_sql below; the marks of staging models they are not
+    built from do not hold them back, as those may run after them), found on int_posts' index
     (platform, account_id), and the posts int_post_snapshots changed since they last read it
     (the posts int_posts does not hold yet among them). Looking the posts of those accounts up in
     the staging tables and int_post_snapshots, which have no index by account, read 1,500,000 to
@@ -150,7 +151,8 @@
     its pre-hook runs, in the same build: the pre-hook's delete and the model's select agree.
 -#}
 
-{#- (this model's mark, the staging models' oldest mark), or none when this model has no mark. -#}
+{#- (this model's mark, the oldest mark of the models it is built from), or none when this model
+    has no mark. -#}
 {% macro followed_bronze_span() -%}
     {%- if not execute -%}
         {{ return(none) }}
@@ -158,7 +160,7 @@
     {%- set found = run_query(
         "select (select next_xid from ops.bronze_watermarks where relation_name = '"
         ~ this.schema ~ "." ~ this.identifier ~ "' and not reads_bronze),"
-        ~ " (select min(next_xid) from ops.bronze_watermarks where reads_bronze)"
+        ~ " (" ~ upstream_mark_sql() ~ ")"
     ) -%}
     {%- set mark, upto = found.columns[0].values()[0], found.columns[1].values()[0] -%}
     {%- if mark is none or upto is none -%}
@@ -279,12 +281,23 @@
 
 {#- Pre-hook of a post-incremental model: list the posts the build rebuilds (the changes logged by
     `producers` since it read them, and with a `directory` model, 'this' or another one, the posts
-    it holds of the accounts with new bronze records), remove their rows, take its marks: the
-    staging models' oldest mark as its bronze mark, and in the log of each producer, its snapshot
-    (what it has read). A build that rebuilds everything removes every row first. -#}
+    it holds of the accounts with new bronze records), remove their rows, take its marks: in the
+    log of each producer, its snapshot (what it reads), and the oldest mark of the models it is
+    built from as its bronze mark. A build that rebuilds everything removes every row first. -#}
 {% macro follow_bronze(producers, directory=none) -%}
     {%- set marks = post_change_marks(producers, directory)
         if post_increment(producers, directory) else none %}
+    {#- the snapshot first, the log read after it: what the snapshot sees, this build reads; what
+        commits in between is read again by the next build (the marks read above are numbers) #}
+    {%- for name in producers %}
+    insert into ops.post_change_marks (consumer, producer, seen, recorded_at)
+    values (
+        '{{ relation_key(this) }}', '{{ relation_key(model_relation(name)) }}',
+        pg_current_snapshot(), now()
+    )
+    on conflict (consumer, producer) do update
+        set seen = excluded.seen, recorded_at = excluded.recorded_at;
+    {%- endfor %}
     {%- if marks is not none %}
     {%- set listing = this if directory == 'this' else model_relation(directory) if directory else none %}
     {{ rebuild_few() }}
@@ -307,6 +320,19 @@
     {%- else %}
     group by platform, post_id
     {%- endif %};
+    {#- a model read rewritten whole since the marks were read (a full refresh running beside
+        this build): the build fails, and the next one rebuilds everything #}
+    do $rewritten$
+    begin
+        if exists (
+            select 1 from ops.post_changes
+            where post_id is null and ({{ post_change_window(marks) }})
+        ) then
+            raise exception '%: a model it is built from was rewritten whole meanwhile: build it again',
+                '{{ this.identifier }}';
+        end if;
+    end
+    $rewritten$;
     analyze {{ changed_posts_relation() }};
     delete from {{ this }}
     where (platform, post_id) in (select platform, post_id from {{ changed_posts_relation() }});
@@ -315,22 +341,13 @@
     {%- endif %}
     insert into ops.bronze_watermarks
         (relation_name, next_xid, reads_bronze, built_xid, recorded_at)
-    select '{{ relation_key(this) }}', min(next_xid), false,
+    select '{{ relation_key(this) }}', upstream.next_xid, false,
         pg_current_xact_id()::text::bigint, now()
-    from ops.bronze_watermarks
-    where reads_bronze
-    having count(*) > 0
+    from ({{ upstream_mark_sql() }}) as upstream (next_xid)
+    where upstream.next_xid is not null
     on conflict (relation_name) do update
         set next_xid = excluded.next_xid, reads_bronze = false, built_xid = excluded.built_xid,
-            recorded_at = excluded.recorded_at, written_rows = null;
-    {%- for name in producers %}
-    {%- set producer = relation_key(model_relation(name)) %}
-    insert into ops.post_change_marks (consumer, producer, seen, recorded_at)
-    values ('{{ relation_key(this) }}', '{{ producer }}', pg_current_snapshot(), now())
-    on conflict (consumer, producer) do update
-        set seen = excluded.seen, recorded_at = excluded.recorded_at
-    {{- ';' if not loop.last }}
-    {%- endfor %}
+            recorded_at = excluded.recorded_at, written_rows = null
 {%- endmacro %}
 
 {#- In a post-incremental model: `where` clause keeping the rebuilt posts only. -#}

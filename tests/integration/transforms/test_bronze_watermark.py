@@ -168,7 +168,9 @@ def test_account_incremental_models_rebuild_the_changed_accounts_only(db_url, tm
             ],
         )
     select = ["run", "--select", "+int_posts", "+int_post_listing_gaps"]
-    result = run_dbt(select, db_url, tmp_path)
+    # a staging model the posts are not built from, built once here and not again: its mark
+    # stays behind, and must not hold back what the post models take
+    result = run_dbt([*select, "stg_instagram__stories"], db_url, tmp_path)
     assert result.returncode == 0, dbt_output(result)
     with psycopg.connect(db_url) as conn:
         before = posts_state(conn)
