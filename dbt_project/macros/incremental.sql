@@ -260,17 +260,18 @@
     set local random_page_cost = 1.1;
 {%- endmacro %}
 
-{#- Whether this build rebuilds some posts only (else: everything). A model with a `directory`
-    also needs its bronze mark (the accounts come from it). -#}
+{#- The marks this build reads the post changes from (post_change_marks) when it rebuilds some
+    posts only; none when it rebuilds everything. A model with a `directory` also needs its bronze
+    mark (the accounts come from it). -#}
 {% macro post_increment(producers, directory=none) -%}
     {#- a dbt unit test has no table of its own: it checks the whole-build logic #}
     {%- if this is none or not is_incremental() -%}
-        {{ return(false) }}
+        {{ return(none) }}
     {%- endif -%}
     {%- if directory is not none and followed_bronze_span() is none -%}
-        {{ return(false) }}
+        {{ return(none) }}
     {%- endif -%}
-    {{ return(post_change_marks(producers, directory) is not none) }}
+    {{ return(post_change_marks(producers, directory)) }}
 {%- endmacro %}
 
 {#- The temporary table of the posts this build rebuilds: made by the pre-hook, read by the
@@ -285,8 +286,7 @@
     log of each producer, its snapshot (what it reads), and the oldest mark of the models it is
     built from as its bronze mark. A build that rebuilds everything removes every row first. -#}
 {% macro follow_bronze(producers, directory=none) -%}
-    {%- set marks = post_change_marks(producers, directory)
-        if post_increment(producers, directory) else none %}
+    {%- set marks = post_increment(producers, directory) %}
     {#- the snapshot first, the log read after it: what the snapshot sees, this build reads; what
         commits in between is read again by the next build (the marks read above are numbers) #}
     {%- for name in producers %}
@@ -352,7 +352,7 @@
 
 {#- In a post-incremental model: `where` clause keeping the rebuilt posts only. -#}
 {% macro only_changed_posts(platform_expression, post_id_column, producers, directory=none) -%}
-    {%- if post_increment(producers, directory) %}
+    {%- if post_increment(producers, directory) is not none %}
     where ({{ platform_expression }}, {{ post_id_column }}) in (
         select platform, post_id from {{ changed_posts_relation() }}
     )

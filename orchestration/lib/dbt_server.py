@@ -121,18 +121,14 @@ def critical_path_ranks(graph, weights: dict[str, float], levels: dict[str, int]
     """A rank per node of a dbt graph (lower runs first among the nodes ready to run): the longest
     path of known seconds from the node to the end of the graph first, then dbt's own order (its
     depth in the graph, then its name). Without any weight, dbt's order."""
+    import networkx as nx  # dbt's own dependency; this module imports the standard library only
+
     remaining: dict[str, float] = {}
-    for node in reversed(list(_topological(graph))):
+    for node in reversed(list(nx.topological_sort(graph))):
         after = max((remaining[child] for child in graph.successors(node)), default=0.0)
         remaining[node] = weights.get(node, 0.0) + after
     order = sorted(graph.nodes, key=lambda node: (-remaining[node], levels[node], node))
     return {node: rank for rank, node in enumerate(order)}
-
-
-def _topological(graph):
-    import networkx as nx
-
-    return nx.topological_sort(graph)
 
 
 def last_seconds(target_dir: Path) -> dict[str, float]:

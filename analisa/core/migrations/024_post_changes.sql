@@ -1,7 +1,7 @@
 -- The posts each build of a post-level model changed, for the models built from it
--- (macros/incremental.sql, "Post-incremental silver"): a staging model's build logs the posts of the rows it
--- wrote, int_post_snapshots the posts it rebuilt; a build that rewrote its model whole logs one
--- row without a post. A model built from them reads the changes logged since its last build
+-- (macros/incremental.sql, "Post-incremental silver"): a staging model's build logs the posts of
+-- the rows it wrote, int_post_snapshots the posts it rebuilt; a build that rewrote its model
+-- whole logs one row without a post. A model built from them reads the changes logged since its last build
 -- instead of looking its posts up by account in tables of millions of rows (0.5 to 0.9 s a
 -- model on every incremental build). Rows every reader has read are removed by the model logging
 -- them, on its next build.
