@@ -147,6 +147,19 @@ def last_seconds(target_dir: Path) -> dict[str, float]:
     return seconds
 
 
+def hinted_seconds(manifest) -> dict[str, float]:
+    """Each node's `scheduling_weight` (its meta, set in dbt_project.yml): the seconds it takes in
+    a full build of the benchmark's size, for the nodes no earlier run under the target folder
+    has timed (a first build on a fresh checkout). Missing or not a number: no weight."""
+    weights: dict[str, float] = {}
+    for unique_id, node in getattr(manifest, "nodes", {}).items():
+        meta = getattr(getattr(node, "config", None), "meta", None) or {}
+        value = meta.get("scheduling_weight") if isinstance(meta, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            weights[unique_id] = float(value)
+    return weights
+
+
 @contextlib.contextmanager
 def _longest_first(weights: dict[str, float]):
     """dbt starts, whenever a thread is free, the ready node heading the longest remaining path
@@ -158,7 +171,8 @@ def _longest_first(weights: dict[str, float]):
     a thread is free, so each free thread takes the best node ready then. On two threads the
     order decides when the slowest chain starts (a full build started TikTok's videos, 25 s, 18 s
     in, after the small staging models named before it; an incremental one int_post_snapshots
-    after every other staging model and its tests)."""
+    after every other staging model and its tests). A node no run has timed yet weighs what the
+    project estimates (hinted_seconds), else nothing."""
     from dbt.graph.queue import GraphQueue
     from dbt.task.runnable import GraphRunnableTask
 
@@ -211,8 +225,11 @@ class _Server:
             manifest = self._parsed(args, env, cwd, out)
             if manifest is None:
                 return 2
-        # the project's target folder, where each step's run writes its results
-        weights = last_seconds(Path(env.get("DBT_PROJECT_DIR") or cwd) / "target")
+        # what the last runs took (the project's target folder, where each step's run writes
+        # its results), else the project's own estimate
+        weights = hinted_seconds(manifest) | last_seconds(
+            Path(env.get("DBT_PROJECT_DIR") or cwd) / "target"
+        )
         with _printing_to(out), _longest_first(weights):
             result = self.runner(manifest=manifest).invoke(args)
         if result.exception is not None:

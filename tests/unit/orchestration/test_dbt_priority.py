@@ -8,7 +8,7 @@ import os
 
 import networkx as nx
 
-from orchestration.lib.dbt_server import critical_path_ranks, last_seconds
+from orchestration.lib.dbt_server import critical_path_ranks, hinted_seconds, last_seconds
 
 
 def graph():
@@ -75,3 +75,55 @@ def test_last_seconds_takes_each_node_from_its_newest_run(tmp_path):
     (tmp_path / "dbt_gold-broken" / "run_results.json").write_text("{", encoding="utf-8")
     assert last_seconds(tmp_path) == {"model.a": 1.5, "model.b": 4.0}
     assert last_seconds(tmp_path / "missing") == {}
+
+
+class _Node:
+    def __init__(self, meta):
+        self.config = type("Config", (), {"meta": meta})()
+
+
+def test_hinted_seconds_are_the_weights_a_node_declares():
+    manifest = type("Manifest", (), {})()
+    manifest.nodes = {
+        "model.analisa.videos": _Node({"scheduling_weight": 30}),
+        "model.analisa.snapshots": _Node({"scheduling_weight": 19.5}),
+        "model.analisa.small": _Node({}),
+        "model.analisa.flag": _Node({"scheduling_weight": True}),
+        "model.analisa.text": _Node({"scheduling_weight": "30"}),
+        "model.analisa.negative": _Node({"scheduling_weight": -1}),
+    }
+    assert hinted_seconds(manifest) == {
+        "model.analisa.videos": 30.0,
+        "model.analisa.snapshots": 19.5,
+    }
+    assert hinted_seconds(None) == {}
+
+
+def test_the_project_declares_weights_for_its_longest_models():
+    # the first build on a fresh checkout: TikTok's videos start at once, not after the small
+    # staging models named before them
+    from dbt.cli.main import dbtRunner
+
+    from orchestration.defs.dbt.resources import dbt_project_dir
+
+    project = dbt_project_dir()
+    result = dbtRunner().invoke(
+        ["parse", "--no-write-json", "--project-dir", str(project), "--profiles-dir", str(project)]
+    )
+    assert result.success, result.exception
+    weights = hinted_seconds(result.result)
+    assert weights["model.analisa.stg_tiktok__videos"] == 30.0
+    assert weights["model.analisa.post_caption_words"] == 32.0
+    graph = nx.DiGraph()
+    graph.add_edges_from(
+        (parent, unique_id)
+        for unique_id, node in result.result.nodes.items()
+        for parent in getattr(node.depends_on, "nodes", ())
+    )
+    levels = {node: 0 for node in graph.nodes}
+    ranks = critical_path_ranks(graph, weights, levels)
+    staging = [n for n in graph.nodes if n.startswith("model.analisa.stg_")]
+    assert min(staging, key=ranks.get) in {
+        "model.analisa.stg_tiktok__videos",
+        "model.analisa.stg_instagram__media",
+    }

@@ -9,6 +9,7 @@
         unique_key=['post_id', 'captured_at'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook="{{ no_memoize() }}",
         post_hook="{{ log_post_changes('instagram') }}"
     )
 }}
