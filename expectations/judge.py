@@ -8,12 +8,17 @@ ExpectColumnValuesToNotBeNull on every observation. Its unexpected rows are the 
 beyond their limit, mapped back to the checks' outcomes.
 
 GX is imported here only, when a gate runs: the import takes seconds, and loading the Dagster
-definitions must not pay for it.
+definitions must not pay for it. A run that will reach a gate starts the import in the
+background when it begins (`preload`), so it overlaps the steps before the first gate (a full
+build's bronze gate spent 5.4 of its 6.3 s importing GX, blocking every later step).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
+import threading
 from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -46,8 +51,32 @@ class _Row(NamedTuple):
     observation: Observation
 
 
+_preloading: threading.Thread | None = None
+_preload_lock = threading.Lock()
+
+
+def _import_gx() -> None:
+    with contextlib.suppress(Exception):  # a gate imports it again and reports what failed
+        import great_expectations  # noqa: F401
+
+
+def preload() -> None:
+    """Import GX on a background thread, once per process, unless it is imported already."""
+    global _preloading
+    with _preload_lock:
+        if _preloading is None and "great_expectations" not in sys.modules:
+            _preloading = threading.Thread(target=_import_gx, name="gx-preload", daemon=True)
+            _preloading.start()
+
+
 def _context() -> tuple[Any, Any]:
     """GX and an ephemeral context: stores in memory, no analytics, no progress bars."""
+    with _preload_lock:
+        preloading = _preloading
+    if preloading is not None:
+        # one import at a time: the gate waits for the one under way rather than run its own
+        # beside it
+        preloading.join()
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,

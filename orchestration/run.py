@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from expectations.judge import preload as preload_gates
 from orchestration.definitions import build_definitions
 from orchestration.defs.dbt.resources import prestart_dbt
 from orchestration.defs.observability.runs import record_pipeline_run
@@ -60,6 +61,8 @@ def run_job(
     job = defs.resolve_job_def(job_name)
     if _runs_dbt(job, selection):
         prestart_dbt()  # dbt is imported while the steps before the first dbt step run
+    if _runs_gates(job):
+        preload_gates()  # and GX while the steps before the first gate run
     run_config: dict = dict(QUIET) if quiet else {}
     ops: dict = {}
     if collect is not None:
@@ -93,6 +96,11 @@ def run_job(
         _log.warning("run %s not recorded for monitoring: %s", result.run_id, exc)
     outcome.record_seconds = time.perf_counter() - started
     return outcome
+
+
+def _runs_gates(job: dg.JobDefinition) -> bool:
+    """Whether running `job` may run a gate (a blocking check judged by GX)."""
+    return any(step in job.graph.node_dict for step in GATE_STEPS)
 
 
 def _runs_dbt(job: dg.JobDefinition, selection: list[dg.AssetKey] | None) -> bool:
