@@ -10,7 +10,8 @@ beyond their limit, mapped back to the checks' outcomes.
 GX is imported here only, when a gate runs: the import takes seconds, and loading the Dagster
 definitions must not pay for it. A run that will reach a gate starts the import in the
 background when it begins (`preload`), so it overlaps the steps before the first gate (a full
-build's bronze gate spent 5.4 of its 6.3 s importing GX, blocking every later step).
+build's bronze gate step, which every later step waits for: 6.3 s importing GX itself, 2.8 s with
+the import begun when the run began).
 """
 
 from __future__ import annotations
