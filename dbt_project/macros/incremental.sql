@@ -419,9 +419,10 @@
 {#-
     Account-incremental gold (post_caption_words, post_sponsored_markers, post_interests,
     fct_post_engagement, influencer_interests, fct_influencer_daily, dim_influencers,
-    audience_segments, influencer_quality_measures, brand_influencer_fit): every row
-    belongs to one account and is computed from that account's rows only, so a build rebuilds the
-    accounts whose data changed and keeps every other row.
+    audience_segments, influencer_quality_measures, brand_influencer_fit; in silver,
+    int_audience_demographics): every row belongs to one account and is computed from that
+    account's rows only, so a build rebuilds the accounts whose data changed and keeps every
+    other row.
 
     Which accounts: those with bronze records, or with enrichment scores (`scores`: the silver
     tables the model reads), written by transactions from this model's mark up to the oldest mark

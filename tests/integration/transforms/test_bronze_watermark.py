@@ -235,13 +235,19 @@ GOLD = (
 )
 
 
+# the account-incremental models of silver
+SILVER = ("int_audience_demographics",)
+
+
 def gold_state(conn) -> dict[str, list[tuple]]:
-    """The account-incremental gold models' rows, with the transaction that wrote each row."""
+    """The account-incremental models' rows (gold's, and silver's), with the transaction that
+    wrote each row."""
     return {
         model: conn.execute(
-            f"select to_jsonb(t), xmin::text from gold.{model} as t order by to_jsonb(t)::text"
+            f"select to_jsonb(t), xmin::text from {schema}.{model} as t order by to_jsonb(t)::text"
         ).fetchall()
-        for model in GOLD
+        for schema, models in (("gold", GOLD), ("silver", SILVER))
+        for model in models
     }
 
 
@@ -349,7 +355,8 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
     assert daily == [("A", "2026-10-01", 1000), ("A", "2026-10-02", 2000), ("B", "2026-10-01", 500)]
     assert {f"gold.{model}" for model in GOLD} <= {name for name, has in marks.items() if has}
     # the rows day 2 wrote, recorded for the tests: A's only. Staging: A's new profile, listing
-    # page, round, age capture (2 segments); silver: A1's two captures, A1; gold: A1, its two
+    # page, round, age capture (2 segments); silver: A1's two captures, A1, A's age rows (both
+    # captures: its account's rows are copied again, B's kept); gold: A1, its two
     # caption words, its interest, A's two days, its influencer rows, its two age segments, its
     # fit with each of the 3 example brands; nothing for models of other endpoints
     assert written == {
@@ -365,6 +372,7 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
         "silver.stg_tiktok__videos": 0,
         "silver.int_post_snapshots": 2,
         "silver.int_posts": 1,
+        "silver.int_audience_demographics": 4,
         "gold.post_caption_words": 2,
         "gold.post_sponsored_markers": 1,
         "gold.post_interests": 1,
@@ -376,7 +384,7 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
         "gold.influencer_quality_measures": 1,
         "gold.brand_influencer_fit": 3,
     }
-    for model in GOLD:
+    for model in (*GOLD, *SILVER):
         # B's rows kept as they were (same writing transaction), A's written again
         def of(rows, account):
             return [r for r in rows if (r[0].get("account_id") or r[0]["post_id"][:1]) == account]
