@@ -44,6 +44,8 @@ posts as {{ computed_where_used() }} (
                 and done.post_id = posts.post_id
         )
     {% endif %}
+    -- the hash once per caption, not once per word joined to it
+    {{ per_row_of_its_own() }}
 
 ),
 

@@ -99,7 +99,7 @@ def test_hinted_seconds_are_the_weights_a_node_declares():
     assert hinted_seconds(None) == {}
 
 
-def test_the_project_declares_weights_for_its_longest_models():
+def test_the_project_declares_weights_for_its_longest_models(tmp_path):
     # the first build on a fresh checkout: TikTok's videos start at once, not after the small
     # staging models named before them
     from dbt.cli.main import dbtRunner
@@ -107,8 +107,20 @@ def test_the_project_declares_weights_for_its_longest_models():
     from orchestration.defs.dbt.resources import dbt_project_dir
 
     project = dbt_project_dir()
+    # parsed into a folder of its own: the project's target folder holds the builds' artifacts
     result = dbtRunner().invoke(
-        ["parse", "--no-write-json", "--project-dir", str(project), "--profiles-dir", str(project)]
+        [
+            "parse",
+            "--no-write-json",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ]
     )
     assert result.success, result.exception
     weights = hinted_seconds(result.result)
