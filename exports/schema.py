@@ -313,11 +313,6 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
         description="The disclosure marker found in each post's caption, if any.",
     ),
     ExportTable(
-        "gold.post_caption_words",
-        _cols(f"platform:{S} post_id:{S} word:{S} caption_hash:{S}"),
-        description="Each caption split into words once (accents folded).",
-    ),
-    ExportTable(
         "gold.dim_brands",
         _cols(
             f"workspace_id:{N} workspace:{S} brand_name:{S} brand_source:{S}"

@@ -84,42 +84,6 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- post_caption_words' pre-hook (incremental builds only): remove the words of every caption
-    that is no longer a post's current one in int_posts (edited, set to nothing, post gone), among
-    the posts of the accounts this build rebuilds (all posts when it rebuilds everything). A
-    table built before its rows carried the caption's hash is emptied: its words are split again
-    (on_schema_change adds the column). Among the rebuilt accounts, each post's current hash is
-    computed once and kept (a materialized CTE): compared in the join's filter it was computed
-    again for every word (76,600 words of 10,000 posts: 0.44 s against 0.06 s). -#}
-{% macro remove_outdated_caption_words() -%}
-    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-    {%- if 'caption_hash' not in columns %}
-    delete from {{ this }}
-    {%- elif accounts_increment() %}
-    {#- a caption changes only with its account's records (post_caption_words.sql) #}
-    with current_captions as materialized (
-        select platform, post_id, {{ dbt.hash('caption') }} as caption_hash
-        from {{ ref('int_posts') }}
-        where true
-        {{ only_changed_accounts('platform', 'account_id') }}
-    )
-    delete from {{ this }} as outdated
-    using current_captions as current_caption
-    where current_caption.platform = outdated.platform
-        and current_caption.post_id = outdated.post_id
-        and current_caption.caption_hash is distinct from outdated.caption_hash
-    {%- else %}
-    delete from {{ this }} as outdated
-    where not exists (
-        select 1
-        from {{ ref('int_posts') }} as posts
-        where posts.platform = outdated.platform
-            and posts.post_id = outdated.post_id
-            and {{ dbt.hash('posts.caption') }} = outdated.caption_hash
-    )
-    {%- endif %}
-{%- endmacro %}
-
 {#-
     Post-incremental silver (int_post_snapshots, int_posts, int_post_listing_gaps): models built
     from many captures of a post, or from every post of an account (deletions are judged on an
@@ -417,8 +381,8 @@
 {%- endmacro %}
 
 {#-
-    Account-incremental gold (post_caption_words, post_sponsored_markers, post_interests,
-    fct_post_engagement, influencer_interests, fct_influencer_daily, dim_influencers,
+    Account-incremental gold (post_sponsored_markers, post_interests, fct_post_engagement,
+    influencer_interests, fct_influencer_daily, dim_influencers,
     audience_segments, influencer_quality_measures, brand_influencer_fit; in silver,
     int_audience_demographics): every row belongs to one account and is computed from that
     account's rows only, so a build rebuilds the accounts whose data changed and keeps every

@@ -76,19 +76,3 @@
 {% macro postgres__computed_where_used() -%}
     not materialized
 {%- endmacro %}
-
-{#- `select ... from ... {{ per_row_of_its_own() }}` at the end of a subquery or CTE: its
-    expressions are computed once per row it returns, not once per row of what joins it. The
-    planner otherwise merges a simple subquery into the query reading it, and computes its
-    expressions where that query's rows come out: a caption's hash, joined to the caption's
-    words, was computed once per word (7,660,000 hashes for 1,000,000 captions: 23.9 s against
-    16.8 s for post_caption_words' full build). PostgreSQL keeps a subquery with an OFFSET
-    apart; other databases: nothing. -#}
-{% macro per_row_of_its_own() -%}
-    {{ return(adapter.dispatch('per_row_of_its_own', 'analisa')()) }}
-{%- endmacro %}
-{% macro default__per_row_of_its_own() -%}
-{%- endmacro %}
-{% macro postgres__per_row_of_its_own() -%}
-    offset 0
-{%- endmacro %}

@@ -1,6 +1,6 @@
 """An incremental build after new bronze gives the same silver and gold as a full refresh of the
-same bronze: the incremental models (staging on bronze's loading transactions, caption words on the
-caption's hash) only save work, never change an answer."""
+same bronze: the incremental models (staging on bronze's loading transactions, gold on the accounts
+with new records) only save work, never change an answer."""
 
 import json
 
@@ -27,7 +27,6 @@ TABLES = {
     "gold.fct_post_engagement": "platform, post_id",
     "gold.dim_influencers": "platform, account_id",
     "gold.audience_segments": "platform, account_id, dimension, segment",
-    "gold.post_caption_words": "platform, post_id, word",
     "gold.post_sponsored_markers": "platform, post_id",
     "gold.post_interests": "platform, post_id, interest, method",
     "gold.fct_influencer_daily": "platform, account_id, day",
@@ -46,16 +45,20 @@ def edited_captions() -> dict:
     return env("instagram", "media", IG, "r4", "2026-10-05T10:00:01Z", body)
 
 
-def _words(url: str) -> dict[str, list[tuple]]:
-    """Each post's caption words with the transaction that wrote them (xmin)."""
+def _caption_findings(url: str) -> dict[str, tuple]:
+    """Each post's sponsored marker and keyword interests (with their matched terms)."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "select post_id, word, xmin::text from gold.post_caption_words order by post_id, word"
+            "select markers.post_id, markers.sponsored_marker,"
+            " coalesce(string_agg(interests.interest || ':' || interests.matched_terms, ';'"
+            "  order by interests.interest), '')"
+            " from gold.post_sponsored_markers as markers"
+            " left join gold.post_interests as interests"
+            "  on interests.platform = markers.platform and interests.post_id = markers.post_id"
+            "  and interests.method = 'keyword'"
+            " group by markers.post_id, markers.sponsored_marker"
         ).fetchall()
-    out: dict[str, list[tuple]] = {}
-    for post_id, word, xmin in rows:
-        out.setdefault(post_id, []).append((word, xmin))
-    return out
+    return {post_id: (marker, interests) for post_id, marker, interests in rows}
 
 
 def _snapshot(url: str) -> dict[str, list[tuple]]:
@@ -100,19 +103,22 @@ def test_incremental_build_equals_full_refresh(pipeline_env, tmp_path, monkeypat
         }
         # one writing transaction per table (the first half holds no TikTok answer)
         assert [len(written) for written in old.values()] == [1, 1, 0], old
-    before = _words(pipeline_env)
-    assert {"A", "B", "C"} <= before.keys()
+    before = _caption_findings(pipeline_env)
+    assert {post: before[post] for post in "ABC"} == {
+        post: (None, "fitness:#fitness") for post in "ABC"
+    }
     # ... the next one the rest of them, the recorded answers and edited captions: incremental
     _ingest(runner, tmp_path / "b.jsonl", first[len(first) // 2 :] + later + [edited_captions()])
     result = runner.invoke(app, ["pipeline"])
     assert result.exit_code == 0, result.output
     incremental = _snapshot(pipeline_env)
-    after = _words(pipeline_env)
-    # unchanged captions were not split again (same rows, same writing transaction); the edited
-    # one has its new words only, the removed one none
-    assert sorted(after["C"]) == sorted(before["C"])
-    assert sorted(w for w, _ in after["A"]) == ["#fitness", "#publi", "a", "editado", "post"]
-    assert "B" not in after
+    after = _caption_findings(pipeline_env)
+    # the edited caption is matched again (now sponsored), the removed one matches nothing
+    assert {post: after[post] for post in "ABC"} == {
+        "A": ("#publi", "fitness:#fitness"),
+        "B": (None, ""),
+        "C": (None, "fitness:#fitness"),
+    }
     with psycopg.connect(pipeline_env) as conn:
         for table, [(xmin, count)] in list(old.items())[:2]:
             # the first build's rows were not read again (bronze's watermark): still all there,

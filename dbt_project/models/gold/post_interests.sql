@@ -33,6 +33,17 @@ posts as (
 
 ),
 
+-- the captions split into words (macros/text_matching.sql, caption_word_matches), read where
+-- they are split
+captions as {{ computed_where_used() }} (
+
+    select platform, post_id, caption
+    from {{ ref('int_posts') }}
+    where caption is not null
+    {{ only_changed_accounts('platform', 'account_id', scores) }}
+
+),
+
 -- "#saude" and "#saúde" are one term once folded: each folded term counts once per interest
 terms as (
 
@@ -67,12 +78,8 @@ lookup_words as (
 
 -- each post's words matched to the lookup (a word written twice is two rows here, counted once
 -- below)
-word_matches as (
-
-    {{ caption_word_matches('lookup_words', ['interest', 'term_text', 'is_phrase'],
-        posts='posts', few_posts=accounts_increment(scores), distinct=false) }}
-
-),
+{{ caption_word_matches('word_matches', 'lookup_words', ['interest', 'term_text', 'is_phrase'],
+    captions='captions', distinct=false) }},
 
 -- a phrase is searched in the caption's normal form, made once per post holding a phrase's
 -- lookup word (a regular expression per caption: the posts are kept first, so it is not computed

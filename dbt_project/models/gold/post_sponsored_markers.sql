@@ -47,12 +47,19 @@ lookup_words as (
 
 ),
 
-candidates as {{ computed_once() }} (
+-- the captions split into words (macros/text_matching.sql, caption_word_matches), read where
+-- they are split
+captions as {{ computed_where_used() }} (
 
-    {{ caption_word_matches('lookup_words', ['marker', 'priority', 'marker_text', 'is_phrase'],
-        posts='posts', few_posts=accounts_increment()) }}
+    select platform, post_id, caption
+    from {{ ref('int_posts') }}
+    where caption is not null
+    {{ only_changed_accounts('platform', 'account_id') }}
 
 ),
+
+{{ caption_word_matches('candidates', 'lookup_words',
+    ['marker', 'priority', 'marker_text', 'is_phrase'], captions='captions') }},
 
 all_found as (
 

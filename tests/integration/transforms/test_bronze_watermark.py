@@ -222,7 +222,6 @@ def test_account_incremental_models_rebuild_the_changed_accounts_only(db_url, tm
 
 
 GOLD = (
-    "post_caption_words",
     "post_sponsored_markers",
     "post_interests",
     "fct_post_engagement",
@@ -356,8 +355,8 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
     assert {f"gold.{model}" for model in GOLD} <= {name for name, has in marks.items() if has}
     # the rows day 2 wrote, recorded for the tests: A's only. Staging: A's new profile, listing
     # page, round, age capture (2 segments); silver: A1's two captures, A1, A's age rows (both
-    # captures: its account's rows are copied again, B's kept); gold: A1, its two
-    # caption words, its interest, A's two days, its influencer rows, its two age segments, its
+    # captures: its account's rows are copied again, B's kept); gold: A1's marker row, interest
+    # and engagement row, A's two days, its influencer rows, its two age segments, its
     # fit with each of the 3 example brands; nothing for models of other endpoints
     assert written == {
         "silver.stg_instagram__account_snapshots": 1,
@@ -373,7 +372,6 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
         "silver.int_post_snapshots": 2,
         "silver.int_posts": 1,
         "silver.int_audience_demographics": 4,
-        "gold.post_caption_words": 2,
         "gold.post_sponsored_markers": 1,
         "gold.post_interests": 1,
         "gold.fct_post_engagement": 1,

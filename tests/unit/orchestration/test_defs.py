@@ -26,7 +26,6 @@ EXPECTED_ASSETS = {
     "gold/fct_post_engagement",
     "gold/fct_influencer_daily",
     "gold/fct_influencer_stories_daily",
-    "gold/post_caption_words",
     "gold/post_sponsored_markers",
     "gold/post_interests",
     "gold/influencer_interests",
