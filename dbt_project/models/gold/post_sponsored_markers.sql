@@ -47,13 +47,15 @@ lookup_words as (
 
 ),
 
--- the captions split into words (macros/text_matching.sql, caption_word_matches), read where
--- they are split
-captions as {{ computed_where_used() }} (
+-- the captions split into words (macros/text_matching.sql, caption_word_matches): only those
+-- that can hold a marker's word (may_hold_lookup_words; few do), kept, so that the expression
+-- that picks them reads every caption once, not once for each reader of the split
+captions as {{ computed_once() }} (
 
     select platform, post_id, caption
     from {{ ref('int_posts') }}
     where caption is not null
+        and {{ may_hold_lookup_words('caption', 'lookup_words') }}
     {{ only_changed_accounts('platform', 'account_id') }}
 
 ),
