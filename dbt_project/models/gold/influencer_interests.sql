@@ -15,8 +15,8 @@
 
 with
 
--- read twice below, so its rows are kept: only the columns counted
-live_post_interests as (
+-- read three times below, so its rows are kept: only the columns counted
+live_post_interests as {{ computed_once() }} (
 
     select platform, account_id, post_id, interest, method
     from {{ ref('post_interests') }}
@@ -25,29 +25,67 @@ live_post_interests as (
 
 ),
 
+-- Counted by hashing, never by sorting every row: post_interests holds one row per (post,
+-- interest, method) (its unique key), so each method's posts are its rows, and a post found by
+-- both methods is one embedding row with a keyword row beside it. count(distinct post_id) sorted
+-- every row twice: 4.3 s of a 7.9 s build for 1,765,000 rows.
 tagged_posts as (
 
-    select
-        platform,
-        account_id,
-        count(distinct post_id) as posts_with_any_interest
-    from live_post_interests
+    select platform, account_id, count(*) as posts_with_any_interest
+    from (
+        select distinct platform, account_id, post_id from live_post_interests
+    ) as tagged
     group by platform, account_id
 
 ),
 
--- a post found by both methods counts once for the interest
-per_interest as (
+method_counts as (
 
     select
         platform,
         account_id,
         interest,
-        count(distinct post_id) as posts_with_interest,
-        count(distinct case when method = 'keyword' then post_id end) as posts_by_keyword,
-        count(distinct case when method = 'embedding' then post_id end) as posts_by_embedding
+        count(case when method = 'keyword' then 1 end) as posts_by_keyword,
+        count(case when method = 'embedding' then 1 end) as posts_by_embedding
     from live_post_interests
     group by platform, account_id, interest
+
+),
+
+-- the posts both methods found for an interest (counted once in posts_with_interest)
+found_twice as (
+
+    select
+        embedded.platform,
+        embedded.account_id,
+        embedded.interest,
+        count(*) as posts
+    from live_post_interests as embedded
+    inner join live_post_interests as keyword
+        on keyword.platform = embedded.platform
+        and keyword.post_id = embedded.post_id
+        and keyword.interest = embedded.interest
+        and keyword.method = 'keyword'
+    where embedded.method = 'embedding'
+    group by embedded.platform, embedded.account_id, embedded.interest
+
+),
+
+per_interest as (
+
+    select
+        method_counts.platform,
+        method_counts.account_id,
+        method_counts.interest,
+        method_counts.posts_by_keyword + method_counts.posts_by_embedding
+            - coalesce(found_twice.posts, 0) as posts_with_interest,
+        method_counts.posts_by_keyword,
+        method_counts.posts_by_embedding
+    from method_counts
+    left join found_twice
+        on found_twice.platform = method_counts.platform
+        and found_twice.account_id = method_counts.account_id
+        and found_twice.interest = method_counts.interest
 
 )
 
