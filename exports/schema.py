@@ -348,6 +348,8 @@ GOLD_TABLES: tuple[ExportTable, ...] = (
 NOT_EXPORTED = {
     "gold.example_brands": "seed of dim_brands, which is exported",
     "gold.example_brand_targets": "seed of dim_brand_targets, which is exported",
+    "gold.post_interests__instagram": "a platform's rows of post_interests, which is exported",
+    "gold.post_interests__tiktok": "a platform's rows of post_interests, which is exported",
 }
 
 SILVER_TABLES: tuple[ExportTable, ...] = (

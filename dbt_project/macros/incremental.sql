@@ -381,7 +381,8 @@
 {%- endmacro %}
 
 {#-
-    Account-incremental gold (post_sponsored_markers, post_interests, fct_post_engagement,
+    Account-incremental gold (post_sponsored_markers, post_interests__instagram and __tiktok,
+    fct_post_engagement,
     influencer_interests, fct_influencer_daily, dim_influencers,
     audience_segments, influencer_quality_measures, brand_influencer_fit; in silver,
     int_audience_demographics): every row belongs to one account and is computed from that

@@ -28,6 +28,10 @@
 {% endmacro %}
 
 {% macro analyze_relation(relation) %}
+    {#- a view has no statistics of its own: the planner reads its tables' -#}
+    {%- if model.config.materialized == 'view' -%}
+        {{ return('') }}
+    {%- endif -%}
     {{ return(adapter.dispatch('analyze_relation', 'analisa')(relation)) }}
 {% endmacro %}
 

@@ -223,7 +223,8 @@ def test_account_incremental_models_rebuild_the_changed_accounts_only(db_url, tm
 
 GOLD = (
     "post_sponsored_markers",
-    "post_interests",
+    # post_interests is a view of one table per platform; these accounts are on Instagram
+    "post_interests__instagram",
     "fct_post_engagement",
     "influencer_interests",
     "fct_influencer_daily",
@@ -373,7 +374,8 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
         "silver.int_posts": 1,
         "silver.int_audience_demographics": 4,
         "gold.post_sponsored_markers": 1,
-        "gold.post_interests": 1,
+        "gold.post_interests__instagram": 1,
+        "gold.post_interests__tiktok": 0,
         "gold.fct_post_engagement": 1,
         "gold.fct_influencer_daily": 2,
         "gold.influencer_interests": 1,

@@ -125,7 +125,8 @@ def test_the_project_declares_weights_for_its_longest_models(tmp_path):
     assert result.success, result.exception
     weights = hinted_seconds(result.result)
     assert weights["model.analisa.stg_tiktok__videos"] == 30.0
-    assert weights["model.analisa.post_interests"] == 36.0
+    assert weights["model.analisa.post_interests__instagram"] == 18.0
+    assert "model.analisa.post_interests" not in weights  # a view: no time of its own
     graph = nx.DiGraph()
     graph.add_edges_from(
         (parent, unique_id)

@@ -28,6 +28,8 @@ EXPECTED_ASSETS = {
     "gold/fct_influencer_stories_daily",
     "gold/post_sponsored_markers",
     "gold/post_interests",
+    "gold/post_interests__instagram",
+    "gold/post_interests__tiktok",
     "gold/influencer_interests",
     "gold/dim_brands",
     "gold/dim_brand_targets",

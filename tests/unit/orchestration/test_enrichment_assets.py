@@ -19,9 +19,10 @@ def test_the_enrichment_reads_silver_captions():
 
 
 def test_gold_reads_the_enrichment_tables_as_sources():
-    assert {"silver/caption_interest_scores", "silver/enrichment_versions"} <= _parents(
-        "gold", "post_interests"
-    )
+    for table in ("post_interests__instagram", "post_interests__tiktok"):
+        assert {"silver/caption_interest_scores", "silver/enrichment_versions"} <= _parents(
+            "gold", table
+        )
     assert {"silver/caption_sentiment", "silver/enrichment_versions"} <= _parents(
         "gold", "fct_post_engagement"
     )
