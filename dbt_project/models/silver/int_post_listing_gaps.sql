@@ -13,8 +13,11 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ follow_bronze(['int_post_snapshots'], 'int_posts') }}",
+    pre_hook="{{ follow_bronze(['int_post_snapshots__instagram', 'int_post_snapshots__tiktok'], 'int_posts') }}",
 ) }}
+
+{#- the tables of int_post_snapshots, whose changes this model follows #}
+{%- set snapshots = ['int_post_snapshots__instagram', 'int_post_snapshots__tiktok'] %}
 
 with
 
@@ -40,7 +43,7 @@ ranked as (
             partition by platform, post_id order by captured_at desc, record_id desc
         ) as recency_rank
     from {{ ref('int_post_snapshots') }}
-    {{ only_changed_posts('platform', 'post_id', ['int_post_snapshots'], 'int_posts') }}
+    {{ only_changed_posts('platform', 'post_id', snapshots, 'int_posts') }}
 
 ),
 

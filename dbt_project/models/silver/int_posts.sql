@@ -19,22 +19,25 @@
     incremental_strategy='append',
     on_schema_change='fail',
     indexes=[{'columns': ['platform', 'account_id']}],
-    pre_hook="{{ follow_bronze(['int_post_snapshots'], 'this') }}",
+    pre_hook="{{ follow_bronze(['int_post_snapshots__instagram', 'int_post_snapshots__tiktok'], 'this') }}",
 ) }}
+
+{#- the tables of int_post_snapshots, whose changes this model follows #}
+{%- set snapshots = ['int_post_snapshots__instagram', 'int_post_snapshots__tiktok'] %}
 
 with
 
 snapshots as (
 
     select * from {{ ref('int_post_snapshots') }}
-    {{ only_changed_posts('platform', 'post_id', ['int_post_snapshots'], 'this') }}
+    {{ only_changed_posts('platform', 'post_id', snapshots, 'this') }}
 
 ),
 
 checks as (
 
     select * from {{ ref('int_post_existence_checks') }}
-    {{ only_changed_posts('platform', 'post_id', ['int_post_snapshots'], 'this') }}
+    {{ only_changed_posts('platform', 'post_id', snapshots, 'this') }}
 
 ),
 

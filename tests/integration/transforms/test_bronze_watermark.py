@@ -130,7 +130,8 @@ def test_incremental_staging_reads_what_its_last_build_could_not_see(db_url, tmp
     assert marks == ["silver.quarantine_records", f"silver.{MODEL}"]
 
 
-POSTS = ("int_post_snapshots", "int_post_listing_gaps", "int_posts")
+# int_post_snapshots is a view of one table per platform; these accounts are on Instagram
+POSTS = ("int_post_snapshots__instagram", "int_post_listing_gaps", "int_posts")
 
 
 def posts_state(conn) -> dict[str, list[tuple]]:
@@ -191,10 +192,10 @@ def test_account_incremental_models_rebuild_the_changed_accounts_only(db_url, tm
             "select post_id, likes, reach, is_deleted, captures from silver.int_posts order by 1"
         ).fetchall()
     assert posts == [("A1", 12, 150, False, 2), ("A2", 5, None, True, 1), ("B1", 7, None, False, 1)]
-    # int_post_snapshots rebuilt the post with new captures (A1), int_posts every post of A (its
-    # new complete round concerns them all); the other rows were kept as they were (same writing
-    # transaction)
-    for model, changed in (("int_post_snapshots", {"A1"}), ("int_posts", {"A1", "A2"})):
+    # int_post_snapshots__instagram rebuilt the post with new captures (A1), int_posts every post
+    # of A (its new complete round concerns them all); the other rows were kept as they were (same
+    # writing transaction)
+    for model, changed in (("int_post_snapshots__instagram", {"A1"}), ("int_posts", {"A1", "A2"})):
         kept = [row for row in before[model] if row[0]["post_id"] not in changed]
         assert kept and kept == [r for r in incremental[model] if r[0]["post_id"] not in changed]
         rebuilt = [row for row in incremental[model] if row[0]["post_id"] in changed]
@@ -202,16 +203,20 @@ def test_account_incremental_models_rebuild_the_changed_accounts_only(db_url, tm
         assert not set(xmin for _, xmin in rebuilt) & set(x for _, x in before[model]), model
 
     # a staging model rewritten whole (its full refresh alone): the models built from it
-    # rebuild everything on their next build, as they cannot know which posts it changed
+    # rebuild everything on their next build, as they cannot know which posts it changed; the
+    # Instagram captures are not built from TikTok's videos, and are kept
     result = run_dbt(["run", "--select", "stg_tiktok__videos", "--full-refresh"], db_url, tmp_path)
     assert result.returncode == 0, dbt_output(result)
     result = run_dbt(select, db_url, tmp_path)
     assert result.returncode == 0, dbt_output(result)
     with psycopg.connect(db_url) as conn:
         rewritten = posts_state(conn)
-    for model in ("int_post_snapshots", "int_posts"):
+    for model in ("int_post_snapshots__instagram", "int_posts"):
         assert [row for row, _ in rewritten[model]] == [row for row, _ in incremental[model]]
-        assert not {x for _, x in rewritten[model]} & {x for _, x in incremental[model]}, model
+    assert (
+        rewritten["int_post_snapshots__instagram"] == incremental["int_post_snapshots__instagram"]
+    )
+    assert not {x for _, x in rewritten["int_posts"]} & {x for _, x in incremental["int_posts"]}
 
     result = run_dbt([*select, "--full-refresh"], db_url, tmp_path)
     assert result.returncode == 0, dbt_output(result)
@@ -370,7 +375,8 @@ def test_account_incremental_gold_rebuilds_the_changed_accounts_only(db_url, tmp
         "silver.stg_tiktok__video_listing_rounds": 0,
         "silver.stg_tiktok__video_query": 0,
         "silver.stg_tiktok__videos": 0,
-        "silver.int_post_snapshots": 2,
+        "silver.int_post_snapshots__instagram": 2,
+        "silver.int_post_snapshots__tiktok": 0,
         "silver.int_posts": 1,
         "silver.int_audience_demographics": 4,
         "gold.post_sponsored_markers": 1,

@@ -1,7 +1,7 @@
 -- One row per (media id, capture): the posts of Instagram media list pages, plus the media that
 -- Business Discovery answers carry for creators who have not connected.
 -- Incremental on bronze's ingested_at (macros/incremental.sql).
--- Each build logs the posts it changed, for int_post_snapshots (log_post_changes).
+-- Each build logs the posts it changed, for int_post_snapshots__instagram (log_post_changes).
 
 {{
     config(

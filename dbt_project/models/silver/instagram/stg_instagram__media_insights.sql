@@ -1,7 +1,7 @@
 -- One row per (media id, capture) of Instagram media insights. A metric missing from `data` is
 -- null, not 0: Instagram answers "no data" with an empty set, and some metrics are refused per type.
 -- Incremental on bronze's ingested_at (macros/incremental.sql); the body: macros/instagram_insights.sql.
--- Each build logs the posts it changed, for int_post_snapshots (log_post_changes).
+-- Each build logs the posts it changed, for int_post_snapshots__instagram (log_post_changes).
 
 {{
     config(

@@ -1,6 +1,6 @@
 -- One row per (video id, capture) of TikTok video list pages.
 -- Incremental on bronze's ingested_at (macros/incremental.sql).
--- Each build logs the posts it changed, for int_post_snapshots (log_post_changes).
+-- Each build logs the posts it changed, for int_post_snapshots__tiktok (log_post_changes).
 
 {{
     config(
