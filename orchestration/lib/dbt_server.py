@@ -132,8 +132,14 @@ def critical_path_ranks(graph, weights: dict[str, float], levels: dict[str, int]
 
 
 def last_seconds(target_dir: Path) -> dict[str, float]:
-    """Each node's seconds in its latest run under the project's target folder (every step
-    writes run_results.json in its own folder there); empty before any run."""
+    """Each node's longest time in the recent runs under the project's target folder (every
+    step writes run_results.json in its own folder there, and the 20 newest are read); empty
+    before any run. The longest, not the latest: an incremental build takes a second or less
+    per model, and a full build ordered by the last incremental one's times started the two
+    halves of post_interests (hinted at 18 s each) before the 34 s chain post_sponsored_markers
+    → fct_post_engagement → fct_influencer_daily → dim_influencers → brand_influencer_fit,
+    whose models each took under a second in it; the two threads then stood idle 21.7 s in all,
+    waiting on that chain (a 54.3 s gold step)."""
     found = sorted(
         target_dir.glob("*/run_results.json"),
         key=lambda path: path.stat().st_mtime,
@@ -143,7 +149,8 @@ def last_seconds(target_dir: Path) -> dict[str, float]:
     for path in found[:20]:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             for result in json.loads(path.read_text(encoding="utf-8"))["results"]:
-                seconds.setdefault(result["unique_id"], float(result["execution_time"]))
+                node, taken = result["unique_id"], float(result["execution_time"])
+                seconds[node] = max(seconds.get(node, 0.0), taken)
     return seconds
 
 

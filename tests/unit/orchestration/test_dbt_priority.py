@@ -55,7 +55,7 @@ def test_without_timings_dbt_order_is_kept():
     ]
 
 
-def test_last_seconds_takes_each_node_from_its_newest_run(tmp_path):
+def test_last_seconds_takes_each_nodes_longest_time_in_the_recent_runs(tmp_path):
     def run(folder, results, mtime):
         path = tmp_path / folder / "run_results.json"
         path.parent.mkdir()
@@ -73,7 +73,8 @@ def test_last_seconds_takes_each_node_from_its_newest_run(tmp_path):
     run("dbt_silver-new", [{"unique_id": "model.a", "execution_time": 1.5}], 2_000)
     (tmp_path / "dbt_gold-broken").mkdir()
     (tmp_path / "dbt_gold-broken" / "run_results.json").write_text("{", encoding="utf-8")
-    assert last_seconds(tmp_path) == {"model.a": 1.5, "model.b": 4.0}
+    # model.a's full build (9 s), not its newer incremental one (1.5 s)
+    assert last_seconds(tmp_path) == {"model.a": 9.0, "model.b": 4.0}
     assert last_seconds(tmp_path / "missing") == {}
 
 
