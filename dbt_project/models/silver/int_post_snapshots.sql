@@ -3,7 +3,7 @@
 -- Likes null = hidden. A view of one table per platform (int_post_snapshots__instagram,
 -- __tiktok), built side by side: one table was the longest silver model (19.9 s for 3,000,000
 -- captures, most of it writing them, on one core while the other had nothing left to do),
--- and the TikTok half waited for Instagram's insights. Their tests check every row; the
+-- and the TikTok half waited for Instagram's insights. The data tests are the tables'; the
 -- models built from them follow the posts each logs (macros/incremental.sql).
 
 {{ config(materialized='view') }}
