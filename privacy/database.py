@@ -138,13 +138,32 @@ def erase_rows(
     return counts
 
 
+# The views over tables (int_post_snapshots and post_interests unite one table per platform),
+# each with the tables it reads
+_VIEW_TABLES = """
+select distinct vn.nspname || '.' || v.relname, tn.nspname || '.' || t.relname
+from pg_depend d
+join pg_rewrite r on r.oid = d.objid
+join pg_class v on v.oid = r.ev_class
+join pg_namespace vn on vn.oid = v.relnamespace
+join pg_class t on t.oid = d.refobjid
+join pg_namespace tn on tn.oid = t.relnamespace
+where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
+  and v.relkind = 'v' and t.relkind in ('r', 'p', 'm') and t.oid <> v.oid
+"""
+
+
 def lower_gate_baselines(conn: psycopg.Connection, counts: dict[str, dict[str, int]]) -> int:
     """The volume gates compare a build with the last accepted one (ops.gate_row_counts): a
     table that shrank because of an erasure is not a broken transform. Each baseline is lowered
-    by the rows erased, recorded as a new accepted count (run_id "erasure"); returns how many."""
+    by the rows erased, recorded as a new accepted count (run_id "erasure"); returns how many.
+    A gated view (a union of tables) lost the rows erased from the tables it reads."""
+    erased = {name: n.get("deleted", 0) for name, n in counts.items()}
+    for view, table in conn.execute(_VIEW_TABLES).fetchall():
+        if erased.get(table):
+            erased[view] = erased.get(view, 0) + erased[table]
     lowered = 0
-    for qualified, n in counts.items():
-        deleted = n.get("deleted", 0)
+    for qualified, deleted in erased.items():
         if not deleted:
             continue
         layer, _, name = qualified.partition(".")
