@@ -190,6 +190,13 @@ class Settings(BaseSettings):
     dbt_work_mem: str = Field(
         "256MB", pattern=r"^[1-9][0-9]{0,6}(kB|MB|GB)$", alias="ANALISA_DBT_WORK_MEM"
     )
+    # What dbt writes to the dbt.log of each run folder. At debug it logged every query of every
+    # node (about a sixth of dbt's own work in an incremental build, which is dbt's Python more
+    # than the database's); info keeps each node's start, end and errors. What a run prints,
+    # which Dagster reads, is not affected.
+    dbt_file_log_level: Literal["debug", "info", "warn", "error", "none"] = Field(
+        "info", alias="ANALISA_DBT_FILE_LOG_LEVEL"
+    )
     # The AI enrichment (enrichment/): auto = on when its model library is installed; off keeps
     # gold and the API as they are without it (their enrichment columns stay empty).
     enrichment: Literal["auto", "on", "off"] = Field("auto", alias="ANALISA_ENRICHMENT")

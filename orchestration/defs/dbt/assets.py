@@ -23,14 +23,17 @@ SILVER_SELECT = "tag:silver"
 GOLD_SELECT = "tag:gold"
 
 
-def build_args(full_refresh: bool = False) -> list[str]:
+def build_args(full_refresh: bool = False, file_log_level: str = "info") -> list[str]:
     """The dbt command each layer runs: build = run + test, so dbt's own key tests gate too.
     dbt's unit tests check the models' logic on fixed inputs, not the data: they run with the
-    test suite (tests/integration/transforms), not in every build (they cost a second each)."""
+    test suite (tests/integration/transforms), not in every build (they cost a second each).
+    `file_log_level`: what the run folder's dbt.log keeps (ANALISA_DBT_FILE_LOG_LEVEL)."""
     return [
         "build",
         "--exclude-resource-type",
         "unit_test",
+        "--log-level-file",
+        file_log_level,
         *(["--full-refresh"] if full_refresh else []),
     ]
 
@@ -57,7 +60,10 @@ def _layer(select: str, name: str):
         invocation = None
         try:
             with dbt_cli(project, analisa.database_url(), warm=True) as dbt:
-                invocation = dbt.cli(build_args(config.full_refresh), context=context)
+                invocation = dbt.cli(
+                    build_args(config.full_refresh, analisa.settings().dbt_file_log_level),
+                    context=context,
+                )
                 yield from invocation.stream()
         finally:
             if invocation is not None:

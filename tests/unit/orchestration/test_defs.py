@@ -135,8 +135,11 @@ def test_jobs_schedules_and_dbt_args():
     assert collect.cron_schedule == "0 */6 * * *"
     # dbt's unit tests run with the test suite (tests/integration/transforms), not in builds
     skip_unit_tests = ["--exclude-resource-type", "unit_test"]
-    assert build_args() == ["build", *skip_unit_tests]
-    assert build_args(full_refresh=True) == ["build", *skip_unit_tests, "--full-refresh"]
+    # the run folder's dbt.log without every query of every node (ANALISA_DBT_FILE_LOG_LEVEL)
+    info = ["--log-level-file", "info"]
+    assert build_args() == ["build", *skip_unit_tests, *info]
+    assert build_args(full_refresh=True) == ["build", *skip_unit_tests, *info, "--full-refresh"]
+    assert build_args(file_log_level="debug")[-2:] == ["--log-level-file", "debug"]
 
 
 def test_retention_runs_daily_on_its_own_and_never_inside_a_build():
