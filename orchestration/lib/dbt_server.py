@@ -35,6 +35,8 @@ import threading
 import time
 from pathlib import Path
 
+from orchestration.lib.dbt_lean import connections_reused, unwritten_events_skipped
+
 MODULE = "orchestration.lib.dbt_server"
 EXIT_MARK = "\x00exit "
 IDLE_SECONDS = 15 * 60
@@ -237,7 +239,12 @@ class _Server:
         weights = hinted_seconds(manifest) | last_seconds(
             Path(env.get("DBT_PROJECT_DIR") or cwd) / "target"
         )
-        with _printing_to(out), _longest_first(weights):
+        with (
+            _printing_to(out),
+            _longest_first(weights),
+            unwritten_events_skipped(),
+            connections_reused(),
+        ):
             result = self.runner(manifest=manifest).invoke(args)
         if result.exception is not None:
             out.write(f"{type(result.exception).__name__}: {result.exception}\n")

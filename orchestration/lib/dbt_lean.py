@@ -1,0 +1,161 @@
+"""Work the warm dbt (orchestration/lib/dbt_server.py) leaves out of every command it runs:
+what dbt would do and then throw away. Each is a context manager around one command.
+
+Measured in a sampling profile of the server during an incremental build (benchmarks/
+pipeline.py's data, 1 % new), the threads running nodes spent
+- 8 % turning events into JSON lines that no log then wrote: dbt formats every event for
+  every log, the SQL of each query included, and only then lets the log's level drop it
+  (the step's output and the run folder's dbt.log keep info; the queries are debug);
+- 3 % opening a database connection per node: dbt closes a node's connection when the node
+  ends and the next node opens a new one, a new server process whose catalog caches start
+  cold (its first query of the catalog took 14 ms instead of 5 ms).
+
+Only the standard library is imported here; dbt's modules are imported when a command runs
+(in the server, which has imported dbt already).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+
+# dbt's event levels, as its logs map them to the standard library's
+_PYTHON_LEVELS = {
+    "debug": logging.DEBUG,
+    "test": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+@contextlib.contextmanager
+def unwritten_events_skipped():
+    """An event no log would write is not formatted, and, when nothing else listens, not built
+    into a message either.
+
+    dbt's loggers (dbt_common's _Logger) format a line, then hand it to a standard logger whose
+    level may drop it. Here a logger checks the level first. And dbt's event manager builds
+    each event's message before asking the loggers: a debug event (a query's SQL, its status,
+    a connection opened) is dropped before that when no logger would write it and the only
+    listener is dbt's own usage tracking, which reads behaviour-change warnings alone. A log
+    set to debug (ANALISA_DBT_FILE_LOG_LEVEL=debug, or dbt's --debug) gets every event, as before.
+    """
+    from dbt.tracking import track_behavior_change_warn
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.logger import PRINT_EVENT_NAMES, _Logger
+
+    dbt_write_line, dbt_fire_event = _Logger.write_line, EventManager.fire_event
+    quiet_levels = {EventLevel.DEBUG, EventLevel.TEST}
+
+    def writes(logger, level: str, name: str) -> bool:
+        python = logger._python_logger
+        if python is None:  # a logger with nowhere to write writes nothing
+            return False
+        return name in PRINT_EVENT_NAMES or python.isEnabledFor(_PYTHON_LEVELS[level])
+
+    def write_line(self, msg):
+        if writes(self, msg.info.level, msg.info.name):
+            dbt_write_line(self, msg)
+
+    def fire_event(self, e, level=None, node=None, force_warn_or_error_handling=False):
+        tag = level or e.level_tag()
+        if (
+            tag in quiet_levels
+            and not force_warn_or_error_handling
+            and all(callback is track_behavior_change_warn for callback in self.callbacks)
+            and not any(writes(logger, tag.value, type(e).__name__) for logger in self.loggers)
+        ):
+            return
+        dbt_fire_event(self, e, level, node, force_warn_or_error_handling)
+
+    _Logger.write_line, EventManager.fire_event = write_line, fire_event
+    try:
+        yield
+    finally:
+        _Logger.write_line, EventManager.fire_event = dbt_write_line, dbt_fire_event
+
+
+@contextlib.contextmanager
+def connections_reused():
+    """A node's database connection serves the next node of the command instead of being closed.
+
+    When dbt releases a node's connection, its session is reset instead (any transaction rolled
+    back, then DISCARD ALL: temporary tables, settings, prepared statements, advisory locks and
+    cached plans go, as they would with the connection) and kept; the next node that opens a
+    connection with the same credentials takes it, and dbt's role is set again if its profile
+    has one. A session that cannot be reset is closed, as dbt would. Every kept connection is
+    closed when the command ends: between commands the server holds no connection (a database
+    being dropped finds nobody on it).
+    """
+    import psycopg2
+    from dbt.adapters.postgres.connections import PostgresConnectionManager
+
+    kept: dict[str, list] = {}
+    lock = threading.Lock()
+    dbt_open = PostgresConnectionManager.__dict__["open"]
+    own_close_handle = PostgresConnectionManager.__dict__.get("_close_handle")
+    dbt_close_handle = PostgresConnectionManager._close_handle.__func__
+
+    def key(credentials) -> str:
+        return json.dumps(credentials.to_dict(), sort_keys=True, default=str)
+
+    def reset(handle) -> bool:
+        try:
+            handle.rollback()
+            autocommit = handle.autocommit
+            handle.autocommit = True
+            with handle.cursor() as cursor:
+                cursor.execute("discard all")
+            handle.autocommit = autocommit
+        except psycopg2.Error:
+            return False
+        return True
+
+    def open_(cls, connection):
+        if connection.state == "open":
+            return connection
+        credentials = connection.credentials
+        with lock:
+            handles = kept.get(key(credentials))
+            handle = handles.pop() if handles else None
+        if handle is None:
+            return dbt_open.__func__(cls, connection)
+        if credentials.role:
+            with handle.cursor() as cursor:
+                cursor.execute(f"set role {credentials.role}")
+        connection.handle = handle
+        connection.state = "open"
+        return connection
+
+    def close_handle(cls, connection):
+        handle = connection.handle
+        if (
+            isinstance(handle, psycopg2.extensions.connection)
+            and not handle.closed
+            and reset(handle)
+        ):
+            with lock:
+                kept.setdefault(key(connection.credentials), []).append(handle)
+            return
+        dbt_close_handle(cls, connection)
+
+    PostgresConnectionManager.open = classmethod(open_)
+    PostgresConnectionManager._close_handle = classmethod(close_handle)
+    try:
+        yield
+    finally:
+        PostgresConnectionManager.open = dbt_open
+        if own_close_handle is None:  # dbt's inherited one again
+            del PostgresConnectionManager._close_handle
+        else:
+            PostgresConnectionManager._close_handle = own_close_handle
+        with lock:
+            handles = [handle for group in kept.values() for handle in group]
+            kept.clear()
+        for handle in handles:
+            with contextlib.suppress(psycopg2.Error):
+                handle.close()
