@@ -35,7 +35,11 @@ import threading
 import time
 from pathlib import Path
 
-from orchestration.lib.dbt_lean import connections_reused, unwritten_events_skipped
+from orchestration.lib.dbt_lean import (
+    connections_reused,
+    templates_compiled_once,
+    unwritten_events_skipped,
+)
 
 MODULE = "orchestration.lib.dbt_server"
 EXIT_MARK = "\x00exit "
@@ -45,6 +49,8 @@ PARSED_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot", "compil
 # what changes with every step without changing what the project parses to
 _STEP_VARIABLES = frozenset({"DBT_TARGET_PATH", "DBT_LOG_PATH", "DBT_PROFILES_DIR", "PGOPTIONS"})
 _SOURCE_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+# the Jinja code of the texts dbt compiled, kept for the next server (in the project's target)
+COMPILED_TEMPLATES = "compiled_templates"
 _PARSE_OPTIONS = frozenset({"--vars", "--target", "-t", "--profile", "--project-dir"})
 
 
@@ -236,14 +242,14 @@ class _Server:
                 return 2
         # what the last runs took (the project's target folder, where each step's run writes
         # its results), else the project's own estimate
-        weights = hinted_seconds(manifest) | last_seconds(
-            Path(env.get("DBT_PROJECT_DIR") or cwd) / "target"
-        )
+        project_target = Path(env.get("DBT_PROJECT_DIR") or cwd) / "target"
+        weights = hinted_seconds(manifest) | last_seconds(project_target)
         with (
             _printing_to(out),
             _longest_first(weights),
             unwritten_events_skipped(),
             connections_reused(),
+            templates_compiled_once(project_target / COMPILED_TEMPLATES),
         ):
             result = self.runner(manifest=manifest).invoke(args)
         if result.exception is not None:

@@ -168,3 +168,76 @@ def test_nodes_share_a_reset_session_and_none_is_left_after_the_command(
     from dbt.adapters.postgres.connections import PostgresConnectionManager
 
     assert "_close_handle" not in PostgresConnectionManager.__dict__
+
+
+def test_a_text_is_compiled_once_and_its_code_serves_the_next_process(tmp_path, monkeypatch):
+    import jinja2
+    import jinja2.nativetypes
+
+    from orchestration.lib.dbt_lean import templates_compiled_once
+
+    parsed: list[str] = []
+    jinja_parse = jinja2.Environment._parse
+
+    def counting_parse(self, source, name, filename):
+        parsed.append(source)
+        return jinja_parse(self, source, name, filename)
+
+    monkeypatch.setattr(jinja2.Environment, "_parse", counting_parse)
+    folder = tmp_path / "compiled"
+    text = "{% for n in range(count) %}{{ n * step }},{% endfor %}"
+
+    with templates_compiled_once(folder):
+        assert jinja2.Environment().from_string(text).render(count=3, step=2) == "0,2,4,"
+        # the same text again in this process: from memory
+        assert jinja2.Environment().from_string(text).render(count=2, step=5) == "0,5,"
+        # another kind of environment compiles it to other code: kept apart
+        native = jinja2.nativetypes.NativeEnvironment().from_string("{{ [count, step] }}")
+        assert native.render(count=1, step=2) == [1, 2]
+        with pytest.raises(jinja2.TemplateSyntaxError):
+            jinja2.Environment().from_string("{% for n in %}")
+    assert len(parsed) == 3  # the loop once, the native text once, the broken text once
+    assert len(list(folder.iterdir())) == 2  # what failed to compile is not kept
+
+    # "the next process": nothing in memory, the code read from the folder
+    parsed.clear()
+    with templates_compiled_once(folder):
+        assert jinja2.Environment().from_string(text).render(count=4, step=1) == "0,1,2,3,"
+        assert jinja2.Environment(trim_blocks=True).from_string(text).render(count=1, step=1) == (
+            "0,"
+        )
+    assert parsed == [text]  # only the environment with other settings compiled it again
+
+    # a file that cannot be read is compiled again and replaced
+    for path in folder.iterdir():
+        path.write_bytes(b"not code")
+    parsed.clear()
+    with templates_compiled_once(folder):
+        assert jinja2.Environment().from_string(text).render(count=2, step=3) == "0,3,"
+    assert parsed == [text]
+    with templates_compiled_once(folder):
+        assert jinja2.Environment().from_string(text).render(count=2, step=3) == "0,3,"
+    assert parsed == [text]
+
+    # Jinja's own compilation is back after the command
+    parsed.clear()
+    jinja2.Environment().from_string(text)
+    assert parsed == [text]
+
+
+def test_the_oldest_compiled_texts_go_beyond_the_limit(tmp_path, monkeypatch):
+    import os
+
+    from orchestration.lib import dbt_lean
+
+    folder = tmp_path / "compiled"
+    folder.mkdir()
+    for n in range(10):
+        path = folder / f"{n:02d}"
+        path.write_bytes(b"x")
+        os.utime(path, (1_000_000 + n, 1_000_000 + n))
+    monkeypatch.setattr(dbt_lean, "KEPT_TEMPLATES", 8)
+    with dbt_lean.templates_compiled_once(folder):
+        pass
+    # over the limit: the oldest go until half the limit is left
+    assert sorted(p.name for p in folder.iterdir()) == ["06", "07", "08", "09"]
