@@ -43,21 +43,25 @@ _PYTHON_LEVELS = {
 @contextlib.contextmanager
 def unwritten_events_skipped():
     """An event no log would write is not formatted, and, when nothing else listens, not built
-    into a message either.
+    into a message either; a debug event's own message is built when something reads it.
 
     dbt's loggers (dbt_common's _Logger) format a line, then hand it to a standard logger whose
     level may drop it. Here a logger checks the level first. And dbt's event manager builds
     each event's message before asking the loggers: a debug event (a query's SQL, its status,
     a connection opened) is dropped before that when no logger would write it and the only
-    listener is dbt's own usage tracking, which reads behaviour-change warnings alone. A log
-    set to debug (ANALISA_DBT_FILE_LOG_LEVEL=debug, or dbt's --debug) gets every event, as before.
+    listener is dbt's own usage tracking, which reads behaviour-change warnings alone. An
+    event's fields are turned into their protobuf message when the event is made; for a debug
+    event (of a fixed level) that waits until something reads the event, which a dropped event
+    never is. A log set to debug (ANALISA_DBT_FILE_LOG_LEVEL=debug, or dbt's --debug) gets every
+    event, as before.
     """
     from dbt.tracking import track_behavior_change_warn
-    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.base_types import BaseEvent, DynamicLevel, EventLevel
     from dbt_common.events.event_manager import EventManager
     from dbt_common.events.logger import PRINT_EVENT_NAMES, _Logger
 
     dbt_write_line, dbt_fire_event = _Logger.write_line, EventManager.fire_event
+    dbt_init = BaseEvent.__init__
     quiet_levels = {EventLevel.DEBUG, EventLevel.TEST}
 
     def writes(logger, level: str, name: str) -> bool:
@@ -81,11 +85,39 @@ def unwritten_events_skipped():
             return
         dbt_fire_event(self, e, level, node, force_warn_or_error_handling)
 
+    def init(self, *args, **kwargs):
+        if not isinstance(self, DynamicLevel) and self.level_tag() in quiet_levels:
+            object.__setattr__(self, "_pending_fields", (args, kwargs))
+            return
+        dbt_init(self, *args, **kwargs)
+
+    _read_pending_fields(BaseEvent, dbt_init)
     _Logger.write_line, EventManager.fire_event = write_line, fire_event
+    BaseEvent.__init__ = init
     try:
         yield
     finally:
         _Logger.write_line, EventManager.fire_event = dbt_write_line, dbt_fire_event
+        BaseEvent.__init__ = dbt_init
+
+
+def _read_pending_fields(event_class, dbt_init) -> None:
+    """Install, once per process, the reader that builds a debug event's message when something
+    reads the event. It stays after the command (an event made during one may be read later);
+    for an event built when it was made it does what dbt's reader does."""
+    if event_class.__dict__.get("_pending_fields_read"):
+        return
+    dbt_getattr = event_class.__getattr__
+
+    def getattr_(self, key):
+        pending = self.__dict__.pop("_pending_fields", None)
+        if pending is not None:
+            dbt_init(self, *pending[0], **pending[1])
+            return getattr(self, key)
+        return dbt_getattr(self, key)
+
+    event_class.__getattr__ = getattr_
+    event_class._pending_fields_read = True
 
 
 @contextlib.contextmanager

@@ -93,6 +93,34 @@ def test_an_event_no_log_writes_is_not_formatted_and_what_is_written_is_unchange
     assert EventManager.fire_event.__qualname__ == "EventManager.fire_event"
 
 
+def test_a_debug_events_message_is_built_only_when_read(monkeypatch):
+    from dbt.adapters.events.types import SQLQuery
+    from dbt_common.events import base_types
+    from dbt_common.events.types import Note
+
+    built: list[str] = []
+    parse = base_types.ParseDict
+
+    def counting_parse(fields, message):
+        built.append(type(message).__name__)
+        return parse(fields, message)
+
+    monkeypatch.setattr(base_types, "ParseDict", counting_parse)
+    with unwritten_events_skipped():
+        query = SQLQuery(conn_name="model.a", sql="select 1", node_info={})
+        note = Note(msg="a note")
+        assert built == ["Note"]  # an info event is built when made, as dbt builds it
+        assert query.sql == "select 1"  # read: built then
+        assert built == ["Note", "SQLQuery"]
+        later = SQLQuery(conn_name="model.b", sql="select 2", node_info={})
+    assert note.msg == "a note"
+    # an event made during a command and read after it
+    assert later.conn_name == "model.b" and later.to_dict()["sql"] == "select 2"
+    assert built == ["Note", "SQLQuery", "SQLQuery"]
+    made_after = SQLQuery(conn_name="model.c", sql="select 3", node_info={})
+    assert built[-1] == "SQLQuery" and made_after.sql == "select 3"
+
+
 def _project(folder: Path, url: str) -> Path:
     """Three models, each of which creates the same temporary table before it runs and reads
     back a setting its pre-hook changes: the second and third fail or see the first's setting
