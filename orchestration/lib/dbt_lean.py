@@ -12,6 +12,8 @@ pipeline.py's data, 1 % new), the threads running nodes spent
 - 17 % (in a server's first build, as every build of a new process is) compiling Jinja: each
   macro the first time a process calls it, each model's SQL, test arguments and hook each
   time, from the same text as in the last build.
+Together, a build of silver and gold with no new data, on that data, in a new process, took
+10.1 and 10.7 s instead of 19.5 and 19.7 s (two runs each, alternated).
 
 Only the standard library is imported here; dbt's modules are imported when a command runs
 (in the server, which has imported dbt already).
