@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from types import CodeType
 
 # dbt's event levels, as its logs map them to the standard library's
 _PYTHON_LEVELS = {
@@ -208,15 +209,20 @@ def connections_reused():
 KEPT_TEMPLATES = 4096
 
 
-def _environment_identity(environment) -> str:
-    """Everything of a Jinja environment the code it compiles a text to depends on."""
-    import jinja2
+def _callable_names(functions: dict) -> list[tuple[str, str]]:
+    return sorted(
+        (name, f"{getattr(f, '__module__', '')}.{getattr(f, '__qualname__', type(f).__qualname__)}")
+        for name, f in functions.items()
+    )
 
+
+def _environment_identity(environment, versions: str) -> str:
+    """Everything of a Jinja environment the code it compiles a text to depends on: its
+    settings, and the filters and tests by name and function (Jinja's optimizer applies them to
+    constants while it compiles). `versions`: of Python, Jinja and dbt."""
     kind = type(environment)
     parts = (
-        jinja2.__version__,
-        sys.version,
-        marshal.version,
+        versions,
         f"{kind.__module__}.{kind.__qualname__}",
         environment.code_generator_class.__qualname__,
         sorted(environment.extensions),
@@ -234,8 +240,9 @@ def _environment_identity(environment) -> str:
         environment.keep_trailing_newline,
         environment.optimized,
         environment.is_async,
-        environment.finalize is not None,
         repr(environment.autoescape),
+        _callable_names(environment.filters),
+        _callable_names(environment.tests),
     )
     return repr(parts)
 
@@ -246,18 +253,29 @@ def templates_compiled_once(folder: Path | None):
 
     dbt compiles a macro the first time a process calls it (then keeps it for the process), and
     a model's SQL, a test's arguments and a hook's text every time it renders them. Jinja's
-    compilation is a pure function of the text and the environment's settings: here its code is
-    kept by a hash of both (and of the versions of Jinja and Python) in memory and in `folder`
-    (marshalled code, as Jinja's own bytecode cache keeps it), and a later compilation of the
-    same text in an environment of the same settings, in this process or the next, loads it.
-    What fails to compile is not kept (its error is raised as before); dbt's macro debugging
-    (DBT_MACRO_DEBUGGING, which names the compiled code after a file it writes) compiles as dbt
-    does. A file that cannot be read is compiled again. `folder` None keeps the code in memory
-    only.
+    compilation is a pure function of the text and the environment (its settings, filters and
+    tests): here its code is kept by a hash of both, and of the versions of Python, Jinja and
+    dbt, in memory and in `folder` (marshalled code, as Jinja's own bytecode cache keeps it);
+    a later compilation of the same text in a like environment, in this process or the next,
+    loads it. What fails to compile is not kept (its error is raised as before). dbt's macro
+    debugging (DBT_MACRO_DEBUGGING, which names the compiled code after a file it writes) and
+    an environment with a `finalize` function compile as Jinja does. A file that cannot be read
+    is compiled again. `folder` None keeps the code in memory only.
     """
+    import importlib.metadata
+
     import dbt_common.clients.jinja as dbt_jinja
     import jinja2
 
+    versions = repr(
+        (
+            sys.version,
+            marshal.version,
+            jinja2.__version__,
+            importlib.metadata.version("dbt-core"),
+            importlib.metadata.version("dbt-common"),
+        )
+    )
     dbt_compile = jinja2.Environment.compile
     compiled: dict[str, object] = {}
     lock = threading.Lock()
@@ -270,9 +288,10 @@ def templates_compiled_once(folder: Path | None):
         if folder is None:
             return None
         try:
-            return marshal.loads((folder / key).read_bytes())
+            code = marshal.loads((folder / key).read_bytes())
         except (OSError, EOFError, ValueError, TypeError):
             return None
+        return code if isinstance(code, CodeType) else None
 
     def keep(key: str, code) -> None:
         if folder is None:
@@ -288,12 +307,17 @@ def templates_compiled_once(folder: Path | None):
                     os.unlink(temporary)
 
     def compile_(self, source, name=None, filename=None, raw=False, defer_init=False):
-        if raw or not isinstance(source, str) or dbt_jinja.MACRO_DEBUGGING:
+        if (
+            raw
+            or not isinstance(source, str)
+            or dbt_jinja.MACRO_DEBUGGING
+            or self.finalize is not None  # applied to constants while compiling: any function
+        ):
             return dbt_compile(self, source, name, filename, raw, defer_init)
         digest = hashlib.sha256(
-            repr((_environment_identity(self), name, filename, defer_init, source)).encode(
-                "utf-8", "surrogatepass"
-            )
+            repr(
+                (_environment_identity(self, versions), name, filename, defer_init, source)
+            ).encode("utf-8", "surrogatepass")
         ).hexdigest()
         with lock:
             code = compiled.get(digest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import marshal
 import textwrap
 from pathlib import Path
 
@@ -245,6 +246,28 @@ def test_a_text_is_compiled_once_and_its_code_serves_the_next_process(tmp_path, 
     assert parsed == [text]
     with templates_compiled_once(folder):
         assert jinja2.Environment().from_string(text).render(count=2, step=3) == "0,3,"
+    assert parsed == [text]
+
+    # a filter is applied to constants while compiling: another filter of the same name is
+    # another environment; a `finalize` function is not kept at all
+    shout = jinja2.Environment()
+    shout.filters["upper"] = lambda value: f"{value}!"
+    before = len(list(folder.iterdir()))
+    parsed.clear()
+    with templates_compiled_once(folder):
+        assert jinja2.Environment().from_string("{{ 'a' | upper }}").render() == "A"
+        assert shout.from_string("{{ 'a' | upper }}").render() == "a!"
+        assert jinja2.Environment(finalize=str.strip).from_string("{{ ' b ' }}").render() == "b"
+        assert jinja2.Environment(finalize=str.upper).from_string("{{ ' b ' }}").render() == (" B ")
+    assert len(parsed) == 4
+    assert len(list(folder.iterdir())) == before + 2
+
+    # marshalled data that is not code is compiled again too
+    for path in folder.iterdir():
+        path.write_bytes(marshal.dumps(42))
+    parsed.clear()
+    with templates_compiled_once(folder):
+        assert jinja2.Environment().from_string(text).render(count=1, step=1) == "0,"
     assert parsed == [text]
 
     # Jinja's own compilation is back after the command
