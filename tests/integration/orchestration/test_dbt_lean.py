@@ -1,5 +1,6 @@
 """What the warm dbt leaves out of a command (orchestration/lib/dbt_lean.py): events no log
-writes, and a new database connection per node. What dbt writes and does stays the same."""
+writes, a new database connection per node, and compiling again the Jinja it compiled before.
+What dbt writes and does stays the same."""
 
 from __future__ import annotations
 
