@@ -9,8 +9,8 @@
 4. the version's progress: completed_at is set the first time every caption is covered.
 
 A new model version therefore fills its own rows while gold keeps reading the version that
-completed before it (silver.enrichment_versions); `max_captions` spreads the work over runs.
-Memory is one batch of captions and vectors, whatever the number of posts."""
+completed before it (silver.enrichment_versions); `max_captions` and `max_seconds` spread the
+work over runs. Memory is one batch of captions and vectors, whatever the number of posts."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from enrichment.model import Embedder
 
 BATCH = 256
+# what a run's time budget is measured on (max_seconds)
+_clock: Callable[[], float] = time.monotonic
 # The same window as the engagement metrics: an influencer's last 30 live posts.
 RECENT_POSTS = 30
 
@@ -96,10 +98,13 @@ class EnrichmentStats:
     captions_total: int = 0
     captions_done: int = 0
     complete: bool = False
+    # why embedding stopped before every pending caption had its vector: "max_captions" or
+    # "max_seconds" (the next runs go on from there); None when nothing was left
+    stopped_by: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_metadata(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if k != "seconds"} | {
+        return {k: v for k, v in vars(self).items() if k != "seconds" and v is not None} | {
             f"seconds_{k}": round(v, 2) for k, v in self.seconds.items()
         }
 
@@ -113,15 +118,39 @@ def _batches(conn: psycopg.Connection, sql: str, params: dict, size: int) -> Ite
             yield rows
 
 
-def _limited(batches: Iterator[list], limit: int | None) -> Iterator[list]:
-    left = limit
-    for rows in batches:
-        if left is not None:
-            if left <= 0:
+class _Budget:
+    """Caps on one run's embedding: captions (`limit`) and seconds (`seconds`, on `clock`).
+    A batch is started only while both hold, and the first always is, so every run moves a
+    backlog on; the batch that crosses the time is finished and committed, never cut."""
+
+    def __init__(
+        self,
+        limit: int | None,
+        seconds: float | None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.left = limit
+        self.seconds = seconds
+        self.clock = clock or _clock
+        self.started = self.clock()
+        self.batches = 0
+        self.stopped_by: str | None = None
+
+    def take(self, batches: Iterator[list]) -> Iterator[list]:
+        for rows in batches:
+            if self.left is not None and self.left <= 0:
+                self.stopped_by = "max_captions"
                 return
-            rows = rows[:left]
-            left -= len(rows)
-        yield rows
+            if self.batches and self.seconds and self.clock() - self.started >= self.seconds:
+                self.stopped_by = "max_seconds"
+                return
+            if self.left is not None:
+                if len(rows) > self.left:
+                    rows = rows[: self.left]
+                    self.stopped_by = "max_captions"
+                self.left -= len(rows)
+            self.batches += 1
+            yield rows
 
 
 def embed_pending(
@@ -132,10 +161,12 @@ def embed_pending(
     batch: int = BATCH,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
+    budget: _Budget | None = None,
 ) -> int:
     params = {"model": embedder.model, "version": embedder.version}
+    budget = budget or _Budget(limit, None)
     done = 0
-    for rows in _limited(_batches(read, _TO_EMBED, params, batch), limit):
+    for rows in budget.take(_batches(read, _TO_EMBED, params, batch)):
         vectors = embedder.embed([r[3] for r in rows])
         with write.transaction(), write.cursor() as cur:
             cur.executemany(
@@ -357,9 +388,15 @@ def run(
     *,
     batch: int = BATCH,
     max_captions: int | None = None,
+    max_seconds: float | None = None,
     progress: Callable[[int], None] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> EnrichmentStats:
+    """One run: embed what is pending (at most `max_captions` captions, and no new batch after
+    `max_seconds` of embedding: a large backlog then fills over several runs while gold is built
+    after each), score the new vectors, refresh the content vectors, record the progress."""
     stats = EnrichmentStats(embedder.model, embedder.version, classifier.version)
+    budget = _Budget(max_captions, max_seconds, clock)
     with psycopg.connect(url) as read, psycopg.connect(url, autocommit=True) as write:
         # the reads are consumed whole, batch by batch: plan them for all rows (hash joins),
         # not for the first tenth a cursor is assumed to need (nested loops over unindexed
@@ -369,7 +406,7 @@ def run(
             (
                 "embed",
                 lambda: embed_pending(
-                    read, write, embedder, batch=batch, limit=max_captions, progress=progress
+                    read, write, embedder, batch=batch, progress=progress, budget=budget
                 ),
             ),
             ("score", lambda: score_pending(read, write, embedder, classifier, batch=batch)),
@@ -382,4 +419,5 @@ def run(
         stats.captions_total, stats.captions_done, stats.complete = record_progress(
             write, embedder, classifier
         )
+    stats.stopped_by = budget.stopped_by
     return stats

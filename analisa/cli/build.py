@@ -65,6 +65,12 @@ def _run(url: str, job: str, collect: bool, title: str, full_refresh: bool = Fal
     if not outcome.success:
         raise fail(f"The pipeline did not finish: see above and {log_path()}", style="red")
     print_summary(url)
+    from analisa.cli.similar import enrichment_progress
+
+    with psycopg.connect(url) as conn:
+        progress = enrichment_progress(conn)
+    if progress:
+        console.print(progress)
 
 
 def pipeline(

@@ -71,6 +71,27 @@ def _usernames(conn: psycopg.Connection, found) -> dict[tuple[str, str], str]:
     return {(r[0], r[1]): r[2] for r in rows}
 
 
+def enrichment_progress(conn: psycopg.Connection) -> str | None:
+    """One line when the newest enrichment version has not covered every caption yet (a run
+    stops at its limits, ANALISA_ENRICHMENT_MAX_SECONDS and _MAX_PER_RUN, and the next runs go
+    on); None when it has, or when the enrichment never ran."""
+    row = conn.execute(
+        "select model_version, captions_done, captions_total from silver.enrichment_versions"
+        " where completed_at is null order by started_at desc, model_version desc limit 1"
+    ).fetchone()
+    newest_complete = conn.execute(
+        "select max(started_at) from silver.enrichment_versions where completed_at is not null"
+    ).fetchone()[0]
+    if row is None:
+        return None
+    version, done, total = row
+    serving = "" if newest_complete is None else "; the previous version serves until then"
+    return (
+        f"AI enrichment ({version}): {done:,} of {total:,} captions so far. Each run embeds for "
+        f"a limited time (ANALISA_ENRICHMENT_MAX_SECONDS); the next runs go on{serving}."
+    )
+
+
 def enrichment_summary(conn: psycopg.Connection) -> str:
     """One line on what the AI enrichment added to gold (for `analisa demo`)."""
     from enrichment.lookalike import NoContentVector, similar

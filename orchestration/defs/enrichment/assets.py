@@ -58,6 +58,7 @@ def caption_enrichment(context: dg.AssetExecutionContext, analisa: AnalisaResour
             embedder,
             classifier,
             max_captions=settings.enrichment_max_per_run or None,
+            max_seconds=settings.enrichment_max_seconds or None,
             progress=lambda done: context.log.debug(f"{done} captions embedded"),
         )
     except Exception as exc:
@@ -74,6 +75,16 @@ def caption_enrichment(context: dg.AssetExecutionContext, analisa: AnalisaResour
         f"scored, {stats.accounts} influencer vectors, {stats.captions_done}/"
         f"{stats.captions_total} captions covered"
     )
+    if stats.stopped_by:
+        setting = {
+            "max_captions": f"ANALISA_ENRICHMENT_MAX_PER_RUN={settings.enrichment_max_per_run}",
+            "max_seconds": f"ANALISA_ENRICHMENT_MAX_SECONDS={settings.enrichment_max_seconds}",
+        }[stats.stopped_by]
+        context.log.info(
+            f"enrichment stopped at its limit for one run ({setting}): "
+            f"{stats.captions_total - stats.captions_done} captions are left for the next runs; "
+            "gold is built now with the captions enriched so far"
+        )
     metadata = {"enrichment": "on", **stats.as_metadata()}
     for key in ENRICHMENT_KEYS:
         yield dg.MaterializeResult(asset_key=key, metadata=metadata)

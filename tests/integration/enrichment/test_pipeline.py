@@ -189,10 +189,12 @@ def test_incremental_embedding_scores_and_versions(db_url, models):
     upgraded_classifier = Classifier.for_embedder(upgraded)
     partial = run(db_url, upgraded, upgraded_classifier, max_captions=10)
     assert (partial.embedded, partial.captions_done, partial.complete) == (10, 10, False)
+    assert partial.stopped_by == "max_captions"
     with psycopg.connect(db_url) as conn:
         assert serving_version(conn)[1] == classifier.version
     finished = run(db_url, upgraded, upgraded_classifier, max_captions=10)
     assert (finished.embedded, finished.complete) == (6, True)
+    assert finished.stopped_by is None
     with psycopg.connect(db_url) as conn:
         assert serving_version(conn) == (
             embedder.model,
@@ -208,6 +210,64 @@ def test_incremental_embedding_scores_and_versions(db_url, models):
             )
             == 16
         )
+
+
+@dataclass
+class TimedVersion(NextVersion):
+    """Another version whose every batch takes `per_batch` seconds on `clock` (a clock of the
+    test's own: the run's budget is measured on it, not on the machine's speed)."""
+
+    per_batch: float = 1.5
+    now: float = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def embed(self, texts):
+        self.now += self.per_batch
+        return self.inner.embed(texts)
+
+
+def test_a_time_budget_spreads_a_backlog_over_runs(db_url, models):
+    """No batch is started once the run has embedded for max_seconds; the first batch always
+    is (a run moves the backlog on however small the budget), and the batch that crosses the
+    budget is finished and kept. 16 captions, 5 a batch, 1.5 s a batch."""
+    from enrichment.labels import Classifier
+    from enrichment.pipeline import run
+
+    embedder, _ = models
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        _posts_table(conn)
+    timed = TimedVersion(embedder, version="timed-version")
+    classifier = Classifier.for_embedder(timed)
+
+    def one_run(seconds):
+        timed.now = 0.0
+        return run(db_url, timed, classifier, batch=5, max_seconds=seconds, clock=timed.clock)
+
+    # 0.5 s: the first batch (done at 1.5 s) and no other
+    first = one_run(0.5)
+    assert (first.embedded, first.scored, first.captions_done) == (5, 5, 5)
+    assert (first.complete, first.stopped_by) == (False, "max_seconds")
+    # 2 s: batches started at 0 and 1.5 s, none at 3 s
+    second = one_run(2)
+    assert (second.embedded, second.captions_done) == (10, 15)
+    assert (second.complete, second.stopped_by) == (False, "max_seconds")
+    # the last caption: nothing is left, so nothing stopped the run
+    third = one_run(2)
+    assert (third.embedded, third.captions_done, third.captions_total) == (1, 16, 16)
+    assert (third.complete, third.stopped_by) == (True, None)
+    with psycopg.connect(db_url) as conn:
+        assert (
+            _count(
+                conn,
+                "select count(*) from silver.caption_embeddings where model_version = %s",
+                "timed-version",
+            )
+            == 16
+        )
+        # gold read this version while it filled (no other completed before it): it serves
+        assert serving_version(conn)[2] == "timed-version"
 
 
 def _lookalikes(url: str, models, exact: bool | None):
