@@ -87,8 +87,9 @@ def enrichment_progress(conn: psycopg.Connection) -> str | None:
     version, done, total = row
     serving = "" if newest_complete is None else "; the previous version serves until then"
     return (
-        f"AI enrichment ({version}): {done:,} of {total:,} captions so far. Each run embeds for "
-        f"a limited time (ANALISA_ENRICHMENT_MAX_SECONDS); the next runs go on{serving}."
+        f"AI enrichment ({version}): {done:,} of {total:,} captions so far. A run embeds up to "
+        f"its limits (ANALISA_ENRICHMENT_MAX_SECONDS, ANALISA_ENRICHMENT_MAX_PER_RUN); the next "
+        f"runs go on{serving}."
     )
 
 

@@ -20,8 +20,9 @@ def test_a_version_still_filling_is_reported_with_its_count(db_url):
 
         _version(conn, "v1", "2026-11-01 10:00+00", 9984, 200000, False)
         assert enrichment_progress(conn) == (
-            "AI enrichment (v1): 9,984 of 200,000 captions so far. Each run embeds for a "
-            "limited time (ANALISA_ENRICHMENT_MAX_SECONDS); the next runs go on."
+            "AI enrichment (v1): 9,984 of 200,000 captions so far. A run embeds up to its "
+            "limits (ANALISA_ENRICHMENT_MAX_SECONDS, ANALISA_ENRICHMENT_MAX_PER_RUN); the next "
+            "runs go on."
         )
 
         conn.execute("update silver.enrichment_versions set completed_at = now()")
@@ -30,7 +31,7 @@ def test_a_version_still_filling_is_reported_with_its_count(db_url):
         # a newer version fills while the complete one serves
         _version(conn, "v2", "2026-11-02 10:00+00", 512, 200100, False)
         assert enrichment_progress(conn) == (
-            "AI enrichment (v2): 512 of 200,100 captions so far. Each run embeds for a "
-            "limited time (ANALISA_ENRICHMENT_MAX_SECONDS); the next runs go on; the previous "
-            "version serves until then."
+            "AI enrichment (v2): 512 of 200,100 captions so far. A run embeds up to its "
+            "limits (ANALISA_ENRICHMENT_MAX_SECONDS, ANALISA_ENRICHMENT_MAX_PER_RUN); the next "
+            "runs go on; the previous version serves until then."
         )
