@@ -266,7 +266,7 @@ def test_a_time_budget_spreads_a_backlog_over_runs(db_url, models):
             )
             == 16
         )
-        # gold read this version while it filled (no other completed before it): it serves
+        # complete now, and no other version before it: this one serves
         assert serving_version(conn)[2] == "timed-version"
 
 
