@@ -159,12 +159,11 @@ def embed_pending(
     embedder: Embedder,
     *,
     batch: int = BATCH,
-    limit: int | None = None,
     progress: Callable[[int], None] | None = None,
     budget: _Budget | None = None,
 ) -> int:
     params = {"model": embedder.model, "version": embedder.version}
-    budget = budget or _Budget(limit, None)
+    budget = budget or _Budget(None, None)
     done = 0
     for rows in budget.take(_batches(read, _TO_EMBED, params, batch)):
         vectors = embedder.embed([r[3] for r in rows])
